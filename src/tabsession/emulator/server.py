@@ -1,0 +1,212 @@
+"""Run the emulator: in a background thread (`Emulator`, for tests and demos) or in the
+foreground (`serve`, for the command line). Both bind 127.0.0.1 by default, on a free port
+unless told otherwise."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from tabsession.clock import AdvanceableClock
+from tabsession.emulator.config import EmulatorConfig
+from tabsession.emulator.faults import FaultRule
+from tabsession.emulator.http.app import EmulatorApp
+from tabsession.emulator.state.world import EmulatorState
+
+__all__ = ["Emulator", "bind_socket", "serve"]
+
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _uvicorn_config(app: EmulatorApp, sock: socket.socket, log_level: str) -> uvicorn.Config:
+    host, port = sock.getsockname()[:2]
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=2,
+    )
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class Emulator:
+    """A Tableau Server (or Cloud) emulator on a background thread.
+
+        with Emulator(mode="cloud", session_lifetime=90) as emu:
+            emu.url           # http://127.0.0.1:PORT
+            emu.stats()       # {"signins": ..., "status_counts": {...}, ...}
+            emu.advance(120)  # move the emulated clock: sessions expire
+            emu.expire_sessions()
+
+    Pass an `EmulatorConfig`, or its fields as keywords (or both: keywords override). Give a
+    shared `clock` (e.g. `tabsession.clock.ManualClock()`) to a client and the emulator to make
+    both see the same time. The server stops on `stop()`, on leaving the `with` block, or with
+    the process (daemon thread).
+    """
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: AdvanceableClock | None = None,
+        log_level: str = "warning",
+        **fields: Any,
+    ) -> None:
+        base = config or EmulatorConfig()
+        self.config = replace(base, **fields) if fields else base
+        self.state = EmulatorState(self.config, clock)
+        self._host, self._port, self._log_level = host, port, log_level
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self._url: str | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        if self._thread is not None:
+            return self
+        sock = bind_socket(self._host, self._port)
+        server = uvicorn.Server(_uvicorn_config(EmulatorApp(self.state), sock, self._log_level))
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="tabsession-emulator", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                sock.close()
+                raise RuntimeError("the emulator did not start (see the log above)")
+            time.sleep(0.005)
+        self._server, self._thread, self._sock, self._url = server, thread, sock, _url(sock)
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        thread.join(STOP_TIMEOUT)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(STOP_TIMEOUT)
+        if self._sock is not None:
+            self._sock.close()
+        self._server = self._thread = self._sock = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL of the running server (`http://127.0.0.1:PORT`)."""
+        if self._url is None:
+            raise RuntimeError("the emulator is not running: call start() or use `with`")
+        return self._url
+
+    # -- control (in-process twins of /_emulator/...) -------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        return self.state.stats_snapshot()
+
+    def expire_sessions(self) -> int:
+        return self.state.auth.expire_all()
+
+    def advance(self, seconds: float) -> None:
+        self.state.advance(seconds)
+
+    def reset(self) -> None:
+        self.state.reset()
+
+    def set_faults(
+        self,
+        rules: Iterable[FaultRule | Mapping[str, Any]] = (),
+        *,
+        latency_ms: float | None = None,
+        append: bool = False,
+    ) -> None:
+        parsed = [r if isinstance(r, FaultRule) else FaultRule.from_dict(dict(r)) for r in rules]
+        self.state.faults.configure(rules=parsed, latency_ms=latency_ms, append=append)
+
+    def clear_faults(self) -> None:
+        self.state.faults.clear()
+
+    def revoke_pat(self, name: str) -> None:
+        if not self.state.auth.revoke_pat(name):
+            raise KeyError(f"no PAT named {name!r}")
+
+    def site_id(self, content_url: str = "") -> str:
+        """The LUID of a site, by contentUrl (`""`: the Default site)."""
+        site = self.state.site_by_url(content_url)
+        if site is None:
+            raise KeyError(f"no site with contentUrl {content_url!r}")
+        return site.id
+
+    def __repr__(self) -> str:
+        where = self._url or "not running"
+        return f"Emulator(mode={self.config.mode!r}, {where})"
+
+
+def serve(
+    config: EmulatorConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "warning",
+    exit_after: float | None = None,
+    on_ready: Any = None,
+) -> None:
+    """Run in the foreground until interrupted (or `exit_after` seconds)."""
+    sock = bind_socket(host, port)
+    state = EmulatorState(config)
+    server = uvicorn.Server(_uvicorn_config(EmulatorApp(state), sock, log_level))
+    if on_ready is not None:
+        on_ready(_url(sock), state)
+    timer: threading.Timer | None = None
+    if exit_after is not None:
+        timer = threading.Timer(exit_after, lambda: setattr(server, "should_exit", True))
+        timer.daemon = True
+        timer.start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        if timer is not None:
+            timer.cancel()
+        sock.close()

@@ -1,0 +1,381 @@
+"""The content of one site (projects, users, groups, workbooks, views, data sources, jobs) and
+the operations on it. Thread-safe (one lock per site); knows nothing of HTTP.
+
+Create, update and delete follow Tableau's rules where they matter to clients: names are unique
+(projects among their siblings, groups and users on the site; 409 otherwise), references must
+exist (404 with the kind's code), a user's site role must be one Tableau knows (400).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tabsession.clock import Clock
+from tabsession.emulator.config import Account
+from tabsession.emulator.state.errors import ApiError
+from tabsession.emulator.state.kinds import KINDS, SITE_ROLES, Kind
+from tabsession.emulator.state.query import Page, Query, run_query
+from tabsession.emulator.state.seed import ItemsByKind, iso, seed_site, stable_id
+
+__all__ = ["SiteContent"]
+
+Item = dict[str, Any]
+
+_JOB_FINISH_CODES = {"Success": "0", "Failed": "1", "Cancelled": "2"}
+_JOB_TYPES = {"refresh_extracts": "RefreshExtract"}
+
+
+def _clone(value: Any) -> Any:
+    """A copy of plain dict/list data (much cheaper than `copy.deepcopy` for item-sized data)."""
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clone(v) for v in value]
+    return value
+
+
+def _text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise ApiError.malformed_body(f"'{key}' must be a string")
+    return str(value)
+
+
+class SiteContent:
+    """All content of one site. Methods return copies: callers never hold live state."""
+
+    def __init__(
+        self,
+        site_id: str,
+        site_url: str,
+        seed_items: int,
+        accounts: Sequence[Account],
+        clock: Clock,
+    ) -> None:
+        self.site_id = site_id
+        self.site_url = site_url
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._items: ItemsByKind = seed_site(site_url, seed_items, accounts)
+        self._counter = 0
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _present(self, kind: str, item: Mapping[str, Any]) -> Item:
+        """A copy with computed attributes added (internal `_` keys are left for the renderer)."""
+        out: Item = _clone(item)
+        if kind == "groups":
+            out["userCount"] = len(item.get("_members", ()))
+        elif kind == "projects":
+            pid = item["id"]
+            out["contentsCounts"] = {
+                "projectCount": sum(
+                    1 for p in self._items["projects"].values() if p["parentProjectId"] == pid
+                ),
+                "workbookCount": sum(
+                    1 for w in self._items["workbooks"].values() if w["project"]["id"] == pid
+                ),
+                "viewCount": sum(
+                    1 for v in self._items["views"].values() if v["project"]["id"] == pid
+                ),
+                "dataSourceCount": sum(
+                    1 for d in self._items["datasources"].values() if d["project"]["id"] == pid
+                ),
+            }
+        return out
+
+    def _get(self, kind: str, item_id: str) -> Item:
+        item = self._items[kind].get(item_id)
+        if item is None:
+            spec = KINDS[kind]
+            raise ApiError.item_not_found(spec.not_found_code, spec.label, item_id)
+        return item
+
+    def list_page(
+        self, kind: str, query: Query, *, within: Callable[[Item], bool] | None = None
+    ) -> Page:
+        """One page of `kind`, optionally only items for which `within(item)` is true."""
+        spec: Kind = KINDS[kind]
+        with self._lock:
+            items: Sequence[Item] = list(self._items[kind].values())
+            if within is not None:
+                items = [i for i in items if within(i)]
+            page = run_query(items, query, spec.fields)
+            return Page(
+                [self._present(kind, i) for i in page.items],
+                page.page_number,
+                page.page_size,
+                page.total,
+            )
+
+    def get(self, kind: str, item_id: str) -> Item:
+        with self._lock:
+            return self._present(kind, self._get(kind, item_id))
+
+    def job(self, job_id: str) -> Item:
+        """A job as `GET jobs/{id}` shows it (the `job` shape, not the `backgroundJob` one)."""
+        with self._lock:
+            background = self._get("jobs", job_id)
+            status = background["status"]
+            job: Item = {
+                "id": background["id"],
+                "mode": "Asynchronous",
+                "type": _JOB_TYPES.get(background["jobType"], background["jobType"]),
+                "progress": 100 if status in _JOB_FINISH_CODES else 0,
+                "createdAt": background["createdAt"],
+                "startedAt": background.get("startedAt"),
+                "completedAt": background.get("endedAt"),
+                "finishCode": _JOB_FINISH_CODES.get(status),
+                "extractRefreshJob": {"workbook": dict(background["_workbook"])},
+            }
+            return job
+
+    def workbook_views(self, workbook_id: str) -> list[Item]:
+        with self._lock:
+            workbook = self._get("workbooks", workbook_id)
+            return [self._present("views", self._items["views"][v]) for v in workbook["_views"]]
+
+    def group_members(self, group_id: str) -> set[str]:
+        with self._lock:
+            return set(self._get("groups", group_id)["_members"])
+
+    # -- accounts (used by sign-in) --------------------------------------------------------------
+
+    def member_id(self, user_name: str) -> str | None:
+        with self._lock:
+            for user in self._items["users"].values():
+                if user["name"].lower() == user_name.lower():
+                    return str(user["id"])
+            return None
+
+    def member_name(self, user_id: str) -> str | None:
+        with self._lock:
+            user = self._items["users"].get(user_id)
+            return None if user is None else str(user["name"])
+
+    def touch_login(self, user_id: str, when: float) -> None:
+        with self._lock:
+            user = self._items["users"].get(user_id)
+            if user is not None:
+                user["lastLogin"] = iso(when)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _new_id(self, kind: str) -> str:
+        self._counter += 1
+        return stable_id(self.site_url or "default-site", kind, "created", str(self._counter))
+
+    def _now(self) -> str:
+        return iso(self._clock.time())
+
+    def _owner_ref(self, user_id: str) -> dict[str, str]:
+        user = self._get("users", user_id)
+        return {"id": user["id"], "name": user["name"]}
+
+    def create_project(self, data: Mapping[str, Any], owner_id: str) -> Item:
+        with self._lock:
+            name = _text(data, "name")
+            if not name:
+                raise ApiError.malformed_body("a project needs a name")
+            parent = _text(data, "parentProjectId") or ""
+            if parent:
+                self._get("projects", parent)
+            self._unique_project_name(name, parent, None)
+            project: Item = {
+                "id": self._new_id("project"),
+                "name": name,
+                "description": _text(data, "description") or "",
+                "contentPermissions": _text(data, "contentPermissions") or "ManagedByOwner",
+                "parentProjectId": parent,
+                "topLevelProject": parent == "",
+                "writeable": True,
+                "owner": self._owner_ref(owner_id),
+                "_createdAt": self._now(),
+                "_updatedAt": self._now(),
+            }
+            self._items["projects"][project["id"]] = project
+            return self._present("projects", project)
+
+    def _unique_project_name(self, name: str, parent: str, own_id: str | None) -> None:
+        for other in self._items["projects"].values():
+            same_place = other["parentProjectId"] == parent and other["id"] != own_id
+            if same_place and other["name"].lower() == name.lower():
+                raise ApiError.conflict(
+                    "409006",
+                    "Project name conflict",
+                    f"A project with the name '{name}' already exists at this level.",
+                )
+
+    def update_project(self, project_id: str, data: Mapping[str, Any]) -> Item:
+        with self._lock:
+            project = self._get("projects", project_id)
+            name = _text(data, "name") or project["name"]
+            parent = _text(data, "parentProjectId")
+            parent = project["parentProjectId"] if parent is None else parent
+            if parent:
+                self._get("projects", parent)
+                if parent == project_id or parent in self._descendants(project_id):
+                    raise ApiError.malformed_body("a project cannot be moved under itself")
+            self._unique_project_name(name, parent, project_id)
+            owner = data.get("owner")
+            if isinstance(owner, Mapping) and owner.get("id"):
+                project["owner"] = self._owner_ref(str(owner["id"]))
+            for key in ("description", "contentPermissions"):
+                value = _text(data, key)
+                if value is not None:
+                    project[key] = value
+            project.update(name=name, parentProjectId=parent, topLevelProject=parent == "")
+            project["_updatedAt"] = self._now()
+            return self._present("projects", project)
+
+    def _descendants(self, project_id: str) -> set[str]:
+        found: set[str] = set()
+        frontier = {project_id}
+        while frontier:
+            children = {
+                p["id"]
+                for p in self._items["projects"].values()
+                if p["parentProjectId"] in frontier
+            }
+            frontier = children - found
+            found |= children
+        return found
+
+    def delete_project(self, project_id: str) -> None:
+        """Delete a project with its sub-projects and everything in them (as Tableau does)."""
+        with self._lock:
+            self._get("projects", project_id)
+            doomed = {project_id} | self._descendants(project_id)
+            for kind in ("workbooks", "views", "datasources"):
+                self._items[kind] = {
+                    k: v for k, v in self._items[kind].items() if v["project"]["id"] not in doomed
+                }
+            for pid in doomed:
+                del self._items["projects"][pid]
+
+    def create_group(self, data: Mapping[str, Any]) -> Item:
+        with self._lock:
+            name = _text(data, "name")
+            if not name:
+                raise ApiError.malformed_body("a group needs a name")
+            self._unique_group_name(name, None)
+            group: Item = {"id": self._new_id("group"), "name": name, "domain": {"name": "local"}}
+            role = _text(data, "minimumSiteRole")
+            if role is not None:
+                self._check_role(role)
+                group["minimumSiteRole"] = role
+            group["_members"] = []
+            self._items["groups"][group["id"]] = group
+            return self._present("groups", group)
+
+    def _unique_group_name(self, name: str, own_id: str | None) -> None:
+        for other in self._items["groups"].values():
+            if other["id"] != own_id and other["name"].lower() == name.lower():
+                raise ApiError.conflict(
+                    "409009", "Group name conflict", f"A group named '{name}' already exists."
+                )
+
+    def update_group(self, group_id: str, data: Mapping[str, Any]) -> Item:
+        with self._lock:
+            group = self._get("groups", group_id)
+            name = _text(data, "name")
+            if name:
+                self._unique_group_name(name, group_id)
+                group["name"] = name
+            role = _text(data, "minimumSiteRole")
+            if role is not None:
+                self._check_role(role)
+                group["minimumSiteRole"] = role
+            return self._present("groups", group)
+
+    def delete_group(self, group_id: str) -> None:
+        with self._lock:
+            group = self._get("groups", group_id)
+            if group["name"] == "All Users":
+                raise ApiError.forbidden("The 'All Users' group cannot be deleted.")
+            del self._items["groups"][group_id]
+
+    def add_to_group(self, group_id: str, user_id: str) -> Item:
+        with self._lock:
+            group = self._get("groups", group_id)
+            user = self._get("users", user_id)
+            if user_id in group["_members"]:
+                raise ApiError.conflict(
+                    "409011", "User conflict", f"User '{user_id}' is already a member of the group."
+                )
+            group["_members"].append(user_id)
+            return self._present("users", user)
+
+    def remove_from_group(self, group_id: str, user_id: str) -> None:
+        with self._lock:
+            group = self._get("groups", group_id)
+            self._get("users", user_id)
+            if user_id not in group["_members"]:
+                raise ApiError.item_not_found("404002", "user", user_id)
+            group["_members"].remove(user_id)
+
+    @staticmethod
+    def _check_role(role: str) -> None:
+        if role not in SITE_ROLES:
+            raise ApiError(400, "400000", "Bad Request", f"'{role}' is not a valid site role.")
+
+    def add_user(self, data: Mapping[str, Any]) -> Item:
+        with self._lock:
+            name = _text(data, "name")
+            role = _text(data, "siteRole")
+            if not name or not role:
+                raise ApiError.malformed_body("a user needs a name and a siteRole")
+            self._check_role(role)
+            if self.member_id(name) is not None:
+                raise ApiError.conflict(
+                    "409000", "User conflict", f"User '{name}' already exists on the site."
+                )
+            user: Item = {
+                "id": self._new_id("user"),
+                "name": name,
+                "siteRole": role,
+                "authSetting": _text(data, "authSetting") or "ServerDefault",
+                "externalAuthUserId": "",
+                "domain": {"name": "local"},
+            }
+            self._items["users"][user["id"]] = user
+            self._items["groups"][stable_id(self.site_url or "default-site", "group", "All Users")][
+                "_members"
+            ].append(user["id"])
+            return self._present("users", user)
+
+    def update_user(self, user_id: str, data: Mapping[str, Any]) -> Item:
+        with self._lock:
+            user = self._get("users", user_id)
+            role = _text(data, "siteRole")
+            if role is not None:
+                self._check_role(role)
+                user["siteRole"] = role
+            for key in ("fullName", "email", "authSetting"):
+                value = _text(data, key)
+                if value is not None:
+                    user[key] = value
+            return self._present("users", user)
+
+    def remove_user(self, user_id: str, map_assets_to: str | None, fallback_owner: str) -> None:
+        """Remove a user; what they own goes to `map_assets_to` (or `fallback_owner`)."""
+        with self._lock:
+            user = self._get("users", user_id)
+            if user.get("_account"):
+                raise ApiError.forbidden("The emulator's sign-in accounts cannot be removed.")
+            heir_id = map_assets_to or fallback_owner
+            if heir_id == user_id:
+                raise ApiError.malformed_body("mapAssetsTo names the user being removed")
+            heir = self._owner_ref(heir_id)
+            for kind in ("projects", "workbooks", "views", "datasources"):
+                for item in self._items[kind].values():
+                    if item["owner"]["id"] == user_id:
+                        item["owner"] = dict(heir)
+            for group in self._items["groups"].values():
+                if user_id in group["_members"]:
+                    group["_members"].remove(user_id)
+            del self._items["users"][user_id]

@@ -1,0 +1,200 @@
+"""Listing: filter, sort, page and pick fields, the same way for every kind of content.
+
+Syntax (as TSC and the REST reference send it, already URL-decoded):
+- `filter=name:eq:Sales,createdAt:gt:2024-01-01T00:00:00Z,tags:in:[a,b]` with operators
+  eq, in, gt, gte, lt, lte, has, cieq;
+- `sort=name:asc,updatedAt:desc`;
+- `fields=_all_` | `_default_` | `_default_,extra` | `id,name`;
+- `pageSize` 1..1000 (default 100), `pageNumber` from 1 (default 1). `totalAvailable` counts the
+  filtered items; asking for a page past the last one is 400006, except page 1 of nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from tabsession.emulator.state.errors import ApiError
+
+__all__ = ["Field", "Page", "Query", "parse_query", "run_query"]
+
+FieldType = Literal["str", "int", "datetime", "bool", "list"]
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+_OPERATORS = ("eq", "in", "gt", "gte", "lt", "lte", "has", "cieq")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A filterable, sortable field: how to read it from an item, and its type."""
+
+    get: Callable[[Mapping[str, Any]], Any]
+    type: FieldType = "str"
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    op: str
+    value: str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Query:
+    page_size: int = DEFAULT_PAGE_SIZE
+    page_number: int = 1
+    conditions: tuple[Condition, ...] = ()
+    sort: tuple[tuple[str, bool], ...] = ()  # (field, descending)
+    fields: tuple[str, ...] = ("_default_",)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Mapping[str, Any]]
+    page_number: int
+    page_size: int
+    total: int
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas that are not inside [...]."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth = max(0, depth - 1)
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [p for p in parts if p != ""]
+
+
+def _positive_int(raw: str | None, default: int, error: ApiError) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise error from None
+    if value < 1:
+        raise error
+    return value
+
+
+def parse_query(params: Mapping[str, str], fields: Mapping[str, Field]) -> Query:
+    """Validate query parameters against a kind's fields; errors are Tableau's 400/403s."""
+    page_size = _positive_int(
+        params.get("pageSize"), DEFAULT_PAGE_SIZE, ApiError.invalid_page_size()
+    )
+    if page_size > MAX_PAGE_SIZE:
+        raise ApiError.page_size_limit()
+    page_number = _positive_int(params.get("pageNumber"), 1, ApiError.invalid_page_number())
+    conditions = []
+    for expression in _split_top_level(params.get("filter", "")):
+        name, sep, rest = expression.partition(":")
+        op, sep2, value = rest.partition(":")
+        if not sep or not sep2:
+            raise ApiError.bad_query(f"Invalid filter expression '{expression}'.")
+        if name not in fields:
+            raise ApiError.bad_query(f"The filter field '{name}' is not supported.")
+        if op not in _OPERATORS:
+            raise ApiError.bad_query(f"The filter operator '{op}' is not supported.")
+        if op == "in":
+            if not (value.startswith("[") and value.endswith("]")):
+                raise ApiError.bad_query("The 'in' operator takes a list: field:in:[a,b].")
+            conditions.append(Condition(name, op, tuple(v for v in value[1:-1].split(",") if v)))
+        else:
+            conditions.append(Condition(name, op, value))
+    sort = []
+    for expression in _split_top_level(params.get("sort", "")):
+        name, _, direction = expression.partition(":")
+        direction = direction or "asc"
+        if name not in fields:
+            raise ApiError.bad_query(f"The sort field '{name}' is not supported.")
+        if direction not in ("asc", "desc"):
+            raise ApiError.bad_query(f"The sort direction '{direction}' is not supported.")
+        sort.append((name, direction == "desc"))
+    wanted = tuple(_split_top_level(params.get("fields", ""))) or ("_default_",)
+    return Query(page_size, page_number, tuple(conditions), tuple(sort), wanted)
+
+
+def _coerce(value: Any, kind: FieldType) -> Any:
+    if kind == "int":
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+    if kind == "bool":
+        return str(value).lower() == "true"
+    return "" if value is None else str(value)
+
+
+def _test(condition: Condition, actual: Any, kind: FieldType) -> bool:
+    op, expected = condition.op, condition.value
+    if kind == "list":
+        values = [str(v) for v in (actual or [])]
+        if op == "in":
+            return any(v in values for v in expected)
+        if op == "cieq":
+            return any(v.lower() == str(expected).lower() for v in values)
+        return str(expected) in values  # eq and has both mean "contains this tag"
+    if op == "in":
+        return any(_coerce(actual, kind) == _coerce(v, kind) for v in expected)
+    if op == "cieq":
+        return str(actual).lower() == str(expected).lower()
+    if op == "has":
+        return str(expected).lower() in str(actual).lower()
+    left, right = _coerce(actual, kind), _coerce(expected, kind)
+    if left is None or right is None:
+        return False
+    if op == "eq":
+        return bool(left == right)
+    comparisons = {
+        "gt": lambda: left > right,
+        "gte": lambda: left >= right,
+        "lt": lambda: left < right,
+        "lte": lambda: left <= right,
+    }
+    return bool(comparisons[op]())
+
+
+def run_query(
+    items: Sequence[Mapping[str, Any]], query: Query, fields: Mapping[str, Field]
+) -> Page:
+    """Filter, sort and cut one page out of `items` (which are not modified)."""
+    selected = [
+        item
+        for item in items
+        if all(_test(c, fields[c.field].get(item), fields[c.field].type) for c in query.conditions)
+    ]
+    for name, descending in reversed(query.sort):
+        field = fields[name]
+
+        def key(item: Mapping[str, Any], f: Field = field) -> tuple[bool, Any]:
+            return (_coerce(f.get(item), f.type) is None, _sort_key(f, item))
+
+        selected.sort(key=key, reverse=descending)
+    total = len(selected)
+    last_page = max(1, -(-total // query.page_size))
+    if query.page_number > last_page:
+        raise ApiError.invalid_page_number()
+    start = (query.page_number - 1) * query.page_size
+    return Page(
+        selected[start : start + query.page_size], query.page_number, query.page_size, total
+    )
+
+
+def _sort_key(field: Field, item: Mapping[str, Any]) -> Any:
+    value = _coerce(field.get(item), field.type)
+    if field.type == "list":
+        return ",".join(sorted(str(v) for v in (field.get(item) or [])))
+    if value is None:
+        return 0
+    return value.lower() if isinstance(value, str) else value

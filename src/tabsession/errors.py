@@ -1,0 +1,283 @@
+"""Every error tabsession raises.
+
+    TableauError                      anything from tabsession
+    ├── ConfigurationError            bad arguments or environment (nothing was sent)
+    ├── TransportError                no response: connection refused/reset, timeout, DNS
+    ├── BodyNotReplayable             a 401 needs a replay but the body was a one-shot stream
+    ├── VersionNegotiationFailed      GET serverinfo failed; pass api_version= to skip it
+    ├── SessionContention             too many sign-ins in a window: another job uses the same PAT
+    ├── StoreUnavailable              the shared token store cannot be reached
+    └── ResponseError                 the server answered with an error status
+        ├── BadRequest                400: the request is wrong; never a sign-in problem
+        ├── SignInFailed              401 on sign-in: wrong credentials, revoked PAT, wrong site
+        ├── SessionExpired            401 that survived a fresh sign-in and one replay
+        ├── Forbidden                 403: permissions or limits
+        │   └── SiteMismatch          403 because the URL names another site than the session's
+        ├── NotFound                  404
+        ├── Conflict                  409
+        ├── RateLimited               429 (`.retry_after` seconds, when the server said)
+        └── ServerError               5xx
+
+Classify by HTTP status first, Tableau code second, never by message text. Every error carries
+the method and URL (the token travels in a header, so it is never part of them); none carries a
+secret. Constructors are keyword-only.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadRequest",
+    "BodyNotReplayable",
+    "ConfigurationError",
+    "Conflict",
+    "Forbidden",
+    "NotFound",
+    "RateLimited",
+    "ResponseError",
+    "ServerError",
+    "SessionContention",
+    "SessionExpired",
+    "SignInFailed",
+    "SiteMismatch",
+    "StoreUnavailable",
+    "TableauError",
+    "TransportError",
+    "VersionNegotiationFailed",
+    "error_class_for_status",
+]
+
+
+class TableauError(Exception):
+    """Base class. `method` and `url` say which request it concerns, when one does."""
+
+    def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+
+    def __str__(self) -> str:
+        if self.method and self.url:
+            return f"{self.message} ({self.method} {self.url})"
+        return self.message
+
+
+class ConfigurationError(TableauError):
+    """The arguments or environment cannot work (nothing was sent to the server)."""
+
+
+class TransportError(TableauError):
+    """No HTTP response: connection refused or reset, timeout, name resolution.
+
+    `sent` is False when the request certainly never reached the server (safe to resend).
+    """
+
+    def __init__(
+        self, message: str, *, method: str | None = None, url: str | None = None, sent: bool = True
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.sent = sent
+
+
+class BodyNotReplayable(TableauError):
+    """The session died under a request whose body was a one-shot stream, so it cannot be replayed.
+
+    Pass bytes (or a file tabsession can re-read) instead of an iterator to get automatic replay.
+    """
+
+
+class VersionNegotiationFailed(TableauError):
+    """GET /serverinfo failed, so the API version could not be chosen. Nothing falls back silently:
+    fix the server URL, or pass `api_version=` to skip negotiation."""
+
+
+class SessionContention(TableauError):
+    """More sign-ins happened in a short window than one job should ever need.
+
+    With a personal access token this almost always means another process, host or person is
+    signing in with the same PAT: each sign-in ends the previous session. Give each job its own
+    PAT, or share one session between them through a FileStore or RedisStore.
+    """
+
+
+class StoreUnavailable(TableauError):
+    """The token store (a Redis server, a state directory) cannot be used right now."""
+
+
+class ResponseError(TableauError):
+    """The server answered with an error status.
+
+    `status` is the HTTP status; `code` the Tableau error code ("401002"), or None when the body
+    had none (HTML or empty); `summary`/`detail` the server's own words.
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int,
+        code: str | None = None,
+        summary: str | None = None,
+        detail: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.summary = summary
+        self.detail = detail
+        super().__init__(message or self._describe(), method=method, url=url)
+
+    def _describe(self) -> str:
+        head = f"HTTP {self.status}"
+        if self.code:
+            head += f" {self.code}"
+        words = ": ".join(part for part in (self.summary, self.detail) if part)
+        return f"{head} {words}" if words else head
+
+
+class BadRequest(ResponseError):
+    """400: the request itself is wrong. tabsession never signs in again for a 400."""
+
+
+class SignInFailed(ResponseError):
+    """401 on sign-in. Never retried automatically (repeated failures can lock the account).
+
+    `likely_cause` names what usually produces it for the credential in use.
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int,
+        code: str | None = None,
+        summary: str | None = None,
+        detail: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        likely_cause: str = "",
+    ) -> None:
+        self.likely_cause = likely_cause
+        super().__init__(
+            message,
+            status=status,
+            code=code,
+            summary=summary,
+            detail=detail,
+            method=method,
+            url=url,
+        )
+
+    def _describe(self) -> str:
+        base = super()._describe()
+        return f"{base}. Likely cause: {self.likely_cause}" if self.likely_cause else base
+
+
+class SessionExpired(ResponseError):
+    """401 on a request that was replayed once with a fresh session and was refused again."""
+
+
+class Forbidden(ResponseError):
+    """403: permissions, a disabled feature or a limit (not a session problem)."""
+
+
+class SiteMismatch(Forbidden):
+    """The request URL names a site other than the one the session is signed in to."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int,
+        code: str | None = None,
+        summary: str | None = None,
+        detail: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        requested_site_id: str,
+        session_site_id: str,
+        session_site_content_url: str | None = None,
+    ) -> None:
+        self.requested_site_id = requested_site_id
+        self.session_site_id = session_site_id
+        self.session_site_content_url = session_site_content_url
+        super().__init__(
+            message,
+            status=status,
+            code=code,
+            summary=summary,
+            detail=detail,
+            method=method,
+            url=url,
+        )
+
+    def _describe(self) -> str:
+        name = self.session_site_content_url
+        session = (
+            f"{self.session_site_id} (contentUrl {name!r})"
+            if name is not None
+            else (self.session_site_id)
+        )
+        return (
+            f"{super()._describe()}. The URL targets site {self.requested_site_id} but the session "
+            f"is signed in to site {session}. Use a relative path (tabsession fills in the "
+            "session's site), call switch_site(), or sign in to the other site with its own client."
+        )
+
+
+class NotFound(ResponseError):
+    """404: unknown site, resource or API version."""
+
+
+class Conflict(ResponseError):
+    """409: the item already exists (name clash, user already in group...)."""
+
+
+class RateLimited(ResponseError):
+    """429: throttled. `retry_after` is the wait in seconds the server asked for, or None."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int = 429,
+        code: str | None = None,
+        summary: str | None = None,
+        detail: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            message,
+            status=status,
+            code=code,
+            summary=summary,
+            detail=detail,
+            method=method,
+            url=url,
+        )
+
+
+class ServerError(ResponseError):
+    """5xx: the server (or a proxy in front of it) failed."""
+
+
+_BY_STATUS: dict[int, type[ResponseError]] = {
+    400: BadRequest,
+    401: SessionExpired,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    429: RateLimited,
+}
+
+
+def error_class_for_status(status: int) -> type[ResponseError]:
+    """The error class for an HTTP status (401 maps to SessionExpired: the sign-in case and the
+    site-mismatch case are decided by the caller, which knows the request)."""
+    if status >= 500:
+        return ServerError
+    return _BY_STATUS.get(status, ResponseError)
