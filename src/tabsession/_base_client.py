@@ -1,0 +1,163 @@
+"""What `Client` and `AsyncClient` share besides the flows: arguments, defaults, the environment,
+and the read-only views (`session`, `stats`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from tabsession._core import ClientCore
+from tabsession._events import ClientStats, EventHook
+from tabsession._httpx import Response
+from tabsession._responses import parse_payload
+from tabsession.auth.credentials import Credential, Password, PersonalAccessToken
+from tabsession.auth.manager import Breaker
+from tabsession.auth.policy import SessionPolicy
+from tabsession.clock import Clock, SystemClock
+from tabsession.errors import ConfigurationError
+from tabsession.pagination import check_page_size
+from tabsession.session import SessionInfo
+from tabsession.transport.retry import RetryPolicy
+
+__all__ = ["DEFAULT_BREAKER", "BaseClient", "credentials_from_env"]
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT_BREAKER: Any = _Default()
+
+ENV_VARS = (
+    "TABLEAU_SERVER",
+    "TABLEAU_SITE",
+    "TABLEAU_PAT_NAME",
+    "TABLEAU_PAT_SECRET",
+    "TABLEAU_USERNAME",
+    "TABLEAU_PASSWORD",
+)
+
+
+def credentials_from_env(env: Mapping[str, str]) -> tuple[str, str, Credential]:
+    """(server, site, credential) from TABLEAU_* variables; a PAT wins over a password."""
+    server = env.get("TABLEAU_SERVER", "").strip()
+    site = env.get("TABLEAU_SITE", "").strip()
+    pat_name, pat_secret = env.get("TABLEAU_PAT_NAME", ""), env.get("TABLEAU_PAT_SECRET", "")
+    user, password = env.get("TABLEAU_USERNAME", ""), env.get("TABLEAU_PASSWORD", "")
+    if not server:
+        raise ConfigurationError("TABLEAU_SERVER is not set (e.g. https://tableau.example.com)")
+    if pat_name or pat_secret:
+        if not (pat_name and pat_secret):
+            raise ConfigurationError("set both TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET")
+        return server, site, PersonalAccessToken(pat_name, pat_secret)
+    if user or password:
+        if not (user and password):
+            raise ConfigurationError("set both TABLEAU_USERNAME and TABLEAU_PASSWORD")
+        return server, site, Password(user, password)
+    raise ConfigurationError(
+        "no credentials in the environment: set TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET "
+        "(or TABLEAU_USERNAME and TABLEAU_PASSWORD)"
+    )
+
+
+class BaseClient:
+    """Arguments common to both clients. See `tabsession.Client` for what each one does."""
+
+    def __init__(
+        self,
+        server: str,
+        auth: Credential,
+        *,
+        site: str,
+        policy: SessionPolicy | None,
+        shared_store: bool,
+        api_version: str | None,
+        retry: RetryPolicy | None,
+        page_concurrency: int,
+        clock: Clock | None,
+        breaker: Breaker | None,
+        on_event: EventHook | None,
+        sign_out_on_close: bool | None,
+        lock_ttl: float,
+        wait_timeout: float,
+        failure_cooldown: float,
+    ) -> None:
+        if not isinstance(page_concurrency, int) or page_concurrency < 1:
+            raise ConfigurationError("page_concurrency must be a positive integer")
+        if lock_ttl <= 0 or wait_timeout <= 0 or failure_cooldown < 0:
+            raise ConfigurationError("lock_ttl and wait_timeout must be positive")
+        self._clock = clock or SystemClock()
+        self._core = ClientCore(
+            server,
+            auth,
+            site=site,
+            policy=policy,
+            retry=retry,
+            clock=self._clock,
+            api_version=api_version,
+            breaker=Breaker() if breaker is DEFAULT_BREAKER else breaker,
+            shared_store=shared_store,
+            on_event=on_event,
+            lock_ttl=lock_ttl,
+            wait_timeout=wait_timeout,
+            failure_cooldown=failure_cooldown,
+            signin_retry=None,
+        )
+        self._page_concurrency = page_concurrency
+        self._sign_out_on_close = (
+            (not shared_store) if sign_out_on_close is None else sign_out_on_close
+        )
+        self._closed = False
+
+    @staticmethod
+    def _env_arguments(kwargs: dict[str, Any]) -> tuple[str, Credential, dict[str, Any]]:
+        server, site, auth = credentials_from_env(os.environ)
+        server = kwargs.pop("server", server)
+        kwargs.setdefault("site", site)
+        return server, auth, kwargs
+
+    def _pages(self, page_size: int, concurrency: int | None) -> int:
+        check_page_size(page_size)
+        workers = self._page_concurrency if concurrency is None else concurrency
+        if not isinstance(workers, int) or workers < 1:
+            raise ConfigurationError("concurrency must be a positive integer")
+        return workers
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigurationError("this client is closed")
+
+    @staticmethod
+    def _payload(response: Response) -> Any:
+        return parse_payload(response.content, response.headers.get("content-type", ""))
+
+    @property
+    def server(self) -> str:
+        """The server's base URL (after a Tableau Cloud pod redirect, the pod's)."""
+        return self._core.sender.server
+
+    @property
+    def site(self) -> str:
+        """The contentUrl of the site the client works on ("" = Default)."""
+        return self._core.site
+
+    @property
+    def policy(self) -> SessionPolicy:
+        return self._core.manager.policy
+
+    @property
+    def session(self) -> SessionInfo | None:
+        """The current session (never its token), or None before the first sign-in."""
+        return self._core.session_info()
+
+    @property
+    def stats(self) -> ClientStats:
+        """Sign-ins, refreshes, replays, retries and waits so far."""
+        return self._core.events.snapshot()
+
+    def __repr__(self) -> str:
+        info = self.session
+        state = f"generation {info.generation}" if info else "not signed in"
+        return f"{type(self).__name__}({self.server!r}, site={self.site!r}, {state})"

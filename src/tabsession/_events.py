@@ -1,0 +1,89 @@
+"""What the client reports about itself (rule R11): counters anyone can read, log records with
+structured `extra`, and an optional hook called for every event.
+
+Event names: `signin`, `signin_failed`, `refresh`, `replay`, `retry`, `wait`, `contention`,
+`pat_expiring`, `advisory_refresh_failed`, `signout`. Fields never include a secret or a token.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ClientStats", "EventHook", "Events", "logger"]
+
+logger = logging.getLogger("tabsession")
+
+EventHook = Callable[[str, Mapping[str, Any]], None]
+
+_LEVELS = {
+    "contention": logging.WARNING,
+    "pat_expiring": logging.WARNING,
+    "advisory_refresh_failed": logging.WARNING,
+    "signin_failed": logging.WARNING,
+}
+_COUNTED = {
+    "signin": "sign_ins",
+    "signin_failed": "sign_in_failures",
+    "refresh": "refreshes",
+    "replay": "replays",
+    "retry": "retries",
+    "wait": "waits",
+    "contention": "contention_warnings",
+}
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    """Counters since the client was created. `refreshes` counts sign-ins made ahead of expiry
+    (they are also in `sign_ins`); `waits_seconds` is the total time spent waiting to retry."""
+
+    sign_ins: int = 0
+    sign_in_failures: int = 0
+    refreshes: int = 0
+    replays: int = 0
+    retries: int = 0
+    waits: int = 0
+    waits_seconds: float = 0.0
+    contention_warnings: int = 0
+
+
+class Events:
+    """Counts, logs and forwards events. Thread-safe."""
+
+    def __init__(self, hook: EventHook | None = None) -> None:
+        self._hook = hook
+        self._lock = threading.Lock()
+        self._counts: dict[str, float] = {}
+
+    def emit(self, event: str, message: str, **fields: Any) -> None:
+        counter = _COUNTED.get(event)
+        if counter is not None or event == "wait":
+            with self._lock:
+                if counter is not None:
+                    self._counts[counter] = self._counts.get(counter, 0) + 1
+                if event == "wait":
+                    seconds = float(fields.get("seconds", 0.0))
+                    self._counts["waits_seconds"] = self._counts.get("waits_seconds", 0.0) + seconds
+        level = _LEVELS.get(event, logging.INFO)
+        if logger.isEnabledFor(level):
+            logger.log(level, message, extra={"tabsession_event": event, "tabsession": fields})
+        if self._hook is not None:
+            self._hook(event, fields)
+
+    def snapshot(self) -> ClientStats:
+        with self._lock:
+            counts = dict(self._counts)
+        return ClientStats(
+            sign_ins=int(counts.get("sign_ins", 0)),
+            sign_in_failures=int(counts.get("sign_in_failures", 0)),
+            refreshes=int(counts.get("refreshes", 0)),
+            replays=int(counts.get("replays", 0)),
+            retries=int(counts.get("retries", 0)),
+            waits=int(counts.get("waits", 0)),
+            waits_seconds=float(counts.get("waits_seconds", 0.0)),
+            contention_warnings=int(counts.get("contention_warnings", 0)),
+        )

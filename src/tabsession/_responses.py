@@ -1,0 +1,141 @@
+"""Reading Tableau's answers: payloads in JSON or XML, and error bodies in XML, JSON, HTML or
+nothing at all. Classification goes by HTTP status first, Tableau code second, never by text."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tabsession._xml import TABLEAU_NAMESPACES, XmlError, local_name, parse, xml_to_dict
+from tabsession.errors import RateLimited, ResponseError, error_class_for_status
+from tabsession.transport.retry import parse_retry_after
+
+__all__ = ["ErrorBody", "error_for_response", "parse_error_body", "parse_payload"]
+
+_MAX_TEXT = 300
+
+
+def _kind(content_type: str) -> str:
+    lowered = content_type.lower()
+    if "json" in lowered:
+        return "json"
+    if "xml" in lowered:
+        return "xml"
+    if "html" in lowered:
+        return "html"
+    return ""
+
+
+def parse_payload(content: bytes, content_type: str) -> Any:
+    """A successful body → parsed JSON (XML converted to the same shape), None when empty, and
+    the raw bytes for anything else (downloads)."""
+    if not content.strip():
+        return None
+    kind = _kind(content_type)
+    if kind == "json" or (not kind and content.lstrip()[:1] in (b"{", b"[")):
+        return json.loads(content)
+    if kind == "xml" or (not kind and content.lstrip()[:1] == b"<"):
+        return xml_to_dict(content)
+    return content
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    code: str | None = None
+    summary: str | None = None
+    detail: str | None = None
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
+
+
+def _from_json(content: bytes) -> ErrorBody | None:
+    try:
+        data = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict):
+        return None
+    code = error.get("code")
+    return ErrorBody(
+        None if code is None else str(code),
+        _clip(str(error["summary"])) if error.get("summary") is not None else None,
+        _clip(str(error["detail"])) if error.get("detail") is not None else None,
+    )
+
+
+def _from_xml(content: bytes) -> ErrorBody | None:
+    try:
+        root = parse(content)
+    except XmlError:
+        return None
+    error = None
+    for element in root.iter():
+        namespaced = element.tag.startswith("{")
+        if local_name(element.tag) == "error" and (
+            not namespaced or element.tag[1:].split("}")[0] in TABLEAU_NAMESPACES
+        ):
+            error = element
+            break
+    if error is None:
+        return None
+    texts = {local_name(child.tag): (child.text or "").strip() for child in error}
+    return ErrorBody(error.get("code"), _clip(texts.get("summary")), _clip(texts.get("detail")))
+
+
+def parse_error_body(content: bytes, content_type: str) -> ErrorBody:
+    """Tableau's `<error code><summary/><detail/></error>` or `{"error": {...}}`; for HTML pages
+    (proxies, maintenance) the page title as summary; empty otherwise. Never raises."""
+    stripped = content.strip()
+    if not stripped:
+        return ErrorBody()
+    kind = _kind(content_type)
+    for reader in (_from_json, _from_xml) if kind != "xml" else (_from_xml, _from_json):
+        found = reader(stripped)
+        if found is not None:
+            return found
+    if kind == "html" or stripped[:1] == b"<":
+        text = stripped.decode("utf-8", "replace")
+        start, end = text.lower().find("<title>"), text.lower().find("</title>")
+        if 0 <= start < end:
+            return ErrorBody(summary=_clip(text[start + 7 : end]))
+    return ErrorBody()
+
+
+def error_for_response(
+    status: int,
+    headers: Any,
+    content: bytes,
+    *,
+    method: str,
+    url: str,
+    now: float,
+) -> ResponseError:
+    """The error to raise for an error response (401 maps to SessionExpired; callers handle
+    the sign-in and site-mismatch cases, which need to know the request)."""
+    body = parse_error_body(content, headers.get("content-type", ""))
+    cls = error_class_for_status(status)
+    if cls is RateLimited:
+        return RateLimited(
+            status=status,
+            code=body.code,
+            summary=body.summary,
+            detail=body.detail,
+            method=method,
+            url=url,
+            retry_after=parse_retry_after(headers.get("retry-after"), now),
+        )
+    return cls(
+        status=status,
+        code=body.code,
+        summary=body.summary,
+        detail=body.detail,
+        method=method,
+        url=url,
+    )

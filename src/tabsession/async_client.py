@@ -1,0 +1,318 @@
+"""`tabsession.AsyncClient`: the asyncio twin of `Client`, with the same surface and behaviour.
+Thin: it performs the shared flows' effects with `httpx.AsyncClient`, `asyncio.sleep` and an
+asyncio token store (a synchronous store is run in worker threads)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+from tabsession import testing
+from tabsession._base_client import DEFAULT_BREAKER, BaseClient
+from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreOp
+from tabsession._events import EventHook
+from tabsession._httpx import AsyncClient as HttpAsyncClient
+from tabsession._httpx import Limits, Response, Timeout
+from tabsession.auth.credentials import Credential
+from tabsession.auth.manager import Breaker
+from tabsession.auth.policy import SessionPolicy
+from tabsession.clock import Clock
+from tabsession.errors import BadRequest
+from tabsession.pagination import PageInfo, last_page, read_page
+from tabsession.session import SessionInfo
+from tabsession.stores._threaded import ThreadedAsyncStore
+from tabsession.stores.base import AsyncTokenStore, TokenStore
+from tabsession.stores.memory import AsyncMemoryStore
+from tabsession.transport.retry import RetryPolicy
+
+__all__ = ["AsyncClient"]
+
+T = TypeVar("T")
+
+
+class AsyncClient(BaseClient):
+    """The asyncio twin of `tabsession.Client`: same arguments, same methods, awaitable.
+
+        async with tabsession.AsyncClient(server, auth, site="marketing") as tab:
+            async for workbook in tab.paginate("workbooks"):
+                ...
+
+    Safe for any number of tasks on one event loop. `store` may be an async store
+    (`AsyncMemoryStore` by default, `AsyncFileStore`, `AsyncRedisStore`) or a synchronous one,
+    which is then called from worker threads (so a `MemoryStore` can be shared with a `Client`).
+    `sleep` is an async callable; a credential's provider may be async.
+    """
+
+    def __init__(
+        self,
+        server: str,
+        auth: Credential,
+        *,
+        site: str = "",
+        policy: SessionPolicy | None = None,
+        store: AsyncTokenStore | TokenStore | None = None,
+        api_version: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        page_concurrency: int = 4,
+        clock: Clock | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        breaker: Breaker | None = DEFAULT_BREAKER,
+        on_event: EventHook | None = None,
+        sign_out_on_close: bool | None = None,
+        lock_ttl: float = 90.0,
+        wait_timeout: float = 120.0,
+        failure_cooldown: float = 60.0,
+        verify: bool | str = True,
+        http_client: HttpAsyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            server,
+            auth,
+            site=site,
+            policy=policy,
+            shared_store=store is not None,
+            api_version=api_version,
+            retry=retry,
+            page_concurrency=page_concurrency,
+            clock=clock,
+            breaker=breaker,
+            on_event=on_event,
+            sign_out_on_close=sign_out_on_close,
+            lock_ttl=lock_ttl,
+            wait_timeout=wait_timeout,
+            failure_cooldown=failure_cooldown,
+        )
+        self._store: AsyncTokenStore
+        if store is None:
+            self._store = AsyncMemoryStore()
+        elif inspect.iscoroutinefunction(getattr(store, "load", None)):
+            self._store = store  # type: ignore[assignment]
+        else:
+            self._store = ThreadedAsyncStore(cast(TokenStore, store))
+        self._sleep = sleep or asyncio.sleep
+        self._own_http = http_client is None
+        self._http = http_client or HttpAsyncClient(
+            timeout=Timeout(timeout, connect=min(10.0, timeout)),
+            limits=Limits(max_connections=100, max_keepalive_connections=100),
+            verify=verify,
+            follow_redirects=False,
+        )
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> AsyncClient:
+        """Like `Client.from_env`."""
+        server, auth, options = cls._env_arguments(kwargs)
+        return cls(server, auth, **options)
+
+    # -- performing effects ----------------------------------------------------------------------
+
+    async def _perform(self, effect: Effect) -> Any:
+        match effect:
+            case Send(request):
+                return await self._http.send(request, follow_redirects=False)
+            case StoreOp(name, args):
+                return await getattr(self._store, name)(*args)
+            case Sleep(seconds):
+                if not testing.waits_are_instant():
+                    await self._sleep(seconds)
+                return None
+            case Resolve(value):
+                return (await value) if inspect.isawaitable(value) else value
+
+    async def _run(self, flow: Flow[T]) -> T:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            try:
+                value, error = await self._perform(effect), None
+            except BaseException as exc:  # cancellation too: the flow releases its locks first
+                value, error = None, exc
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """Send one call and return the raw response (errors raise `tabsession.errors`)."""
+        self._check_open()
+        return await self._run(
+            self._core.request_flow(
+                method, path, params=params, json_body=json, content=content, headers=headers
+            )
+        )
+
+    async def get(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        return self._payload(await self.request("GET", path, params=params, headers=headers))
+
+    async def post(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        content: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        return self._payload(
+            await self.request(
+                "POST", path, json=json, content=content, params=params, headers=headers
+            )
+        )
+
+    async def put(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        content: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        return self._payload(
+            await self.request(
+                "PUT", path, json=json, content=content, params=params, headers=headers
+            )
+        )
+
+    async def patch(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        content: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        return self._payload(
+            await self.request(
+                "PATCH", path, json=json, content=content, params=params, headers=headers
+            )
+        )
+
+    async def delete(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        return self._payload(await self.request("DELETE", path, params=params, headers=headers))
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        page_size: int = 100,
+        params: Mapping[str, Any] | None = None,
+        concurrency: int | None = None,
+        key: str | None = None,
+    ) -> AsyncIterator[Any]:
+        """Like `Client.paginate`, as an async iterator (`async for item in tab.paginate(...)`)."""
+        self._check_open()
+        workers = self._pages(page_size, concurrency)
+        base = {**(params or {}), "pageSize": page_size}
+        return self._paginate(path, base, workers, key)
+
+    async def _page(
+        self, path: str, base: Mapping[str, Any], number: int, key: str | None
+    ) -> tuple[list[Any], PageInfo | None]:
+        return read_page(await self.get(path, params={**base, "pageNumber": number}), key)
+
+    async def _paginate(
+        self, path: str, base: Mapping[str, Any], workers: int, key: str | None
+    ) -> AsyncIterator[Any]:
+        items, info = await self._page(path, base, 1, key)
+        for item in items:
+            yield item
+        if info is None:
+            return
+        last, next_page = last_page(info), 2
+        pending: deque[asyncio.Task[tuple[list[Any], PageInfo | None]]] = deque()
+        try:
+            while pending or next_page <= last:
+                while next_page <= last and len(pending) < workers:
+                    pending.append(asyncio.ensure_future(self._page(path, base, next_page, key)))
+                    next_page += 1
+                try:
+                    items, info = await pending.popleft()
+                except BadRequest as exc:
+                    if exc.code == "400006":
+                        return
+                    raise
+                if info is not None:
+                    last = max(last, last_page(info))
+                for item in items:
+                    yield item
+        finally:
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    async def server_info(self) -> dict[str, Any]:
+        self._check_open()
+        return await self._run(self._core.server_info_flow())
+
+    async def sign_in(self, *, force: bool = False) -> SessionInfo:
+        self._check_open()
+        live = self._core.manager.live
+        if force and live is not None:
+            await self._run(self._core.manager.session_flow(failed=live.record))
+        else:
+            await self._run(self._core.session_flow())
+        info = self.session
+        assert info is not None
+        return info
+
+    async def sign_out(self) -> bool:
+        return await self._run(self._core.sign_out_flow())
+
+    async def switch_site(self, content_url: str) -> SessionInfo:
+        self._check_open()
+        return await self._run(self._core.switch_site_flow(content_url))
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._sign_out_on_close:
+                await self._run(self._core.sign_out_flow())
+        finally:
+            if self._own_http:
+                await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
