@@ -126,7 +126,7 @@ class ClientCore:
         record = live.record
         expires = live.pat_expires_in
         return SessionInfo(
-            server=record.server,
+            server=record.origin or record.server,
             site_id=record.site_id,
             site_content_url=record.site_content_url,
             user_id=record.user_id,

@@ -103,6 +103,7 @@ class SessionManager:
         pat_warning: float = 14 * DAY,
     ) -> None:
         self.sender = sender
+        self.server = sender.server  # as configured: the store key is derived from it
         self.credential = credential
         self.site = site
         self.key = key
@@ -124,6 +125,7 @@ class SessionManager:
         self._failure: tuple[SignInFailed, float] | None = None
         self._advisory_after = -math.inf
         self._pat_warned = False
+        self._contention_warned = 0  # the last generation reported as dying young
         idle = policy.idle
         self._touch_every = None if idle is None or not shared_store else min(60.0, idle / 20)
 
@@ -167,8 +169,11 @@ class SessionManager:
             current = self._live
             if current is None or live.record.generation > current.record.generation:
                 self._live = live
-                if live.record.api_version and self.api_version is None:
-                    self.api_version = live.record.api_version
+                record = live.record
+                if record.api_version and self.api_version is None:
+                    self.api_version = record.api_version
+                if record.origin and record.origin != self.sender.server:
+                    self.sender.server = record.origin  # another worker followed a pod redirect
                 return live
             return current
 
@@ -338,17 +343,20 @@ class SessionManager:
             failed.generation if failed else 0,
             held.record.generation if held else 0,
         )
+        # `server` and `site_content_url` are the values the store key is derived from (stores
+        # check that a record belongs under its key); the pod a redirect led to is `origin`.
         new = StoredSession(
             token=result.token,
             site_id=result.site_id,
-            site_content_url=result.site_content_url,
+            site_content_url=self.site,
             user_id=result.user_id,
             generation=generation,
             signed_in_at=store_now,
             last_used_at=store_now,
-            server=self.sender.server,
+            server=self.server,
             credential_id=self.credential.identity,
             api_version=result.api_version,
+            origin=self.sender.server if self.sender.server != self.server else "",
             recent_signins=(*recent, store_now),
         )
         published: bool = yield StoreOp("publish", (self.key, new, self.owner))
@@ -385,12 +393,15 @@ class SessionManager:
         )
 
     def note_rejected(self, live: LiveSession) -> None:
-        """A 401 arrived on `live`: warn when a PAT session died young (likely contention)."""
-        if not self.credential.exclusive:
+        """A 401 arrived on `live`: warn (once per session) when a PAT session died young, the
+        mark of another process signing in with the same PAT."""
+        generation = live.record.generation
+        if not self.credential.exclusive or generation <= self._contention_warned:
             return
         age = self.clock.monotonic() - live.signed_in
         young = min(300.0, self.policy.lifetime / 10)
         if age < young:
+            self._contention_warned = generation
             self.events.emit(
                 "contention",
                 f"the session ended {age:.0f}s after sign-in: another process or host is "

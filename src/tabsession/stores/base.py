@@ -51,13 +51,18 @@ class StoredSession:
     token: str = field(repr=False)
     site_id: str
     site_content_url: str
+    """The site as the client names it (its key is derived from it)."""
     user_id: str
     generation: int
     signed_in_at: float
     last_used_at: float
     server: str
+    """The server URL as configured (the key is derived from it, with the site and credential)."""
     credential_id: str
     api_version: str = ""
+    origin: str = ""
+    """Where API calls go when that differs from `server` (a Tableau Cloud pod after a sign-in
+    redirect); empty otherwise."""
     # Store-clock times of recent sign-ins for this key (newest last): the PAT breaker counts them.
     recent_signins: tuple[float, ...] = ()
 
@@ -74,6 +79,7 @@ class StoredSession:
             "server": self.server,
             "credential_id": self.credential_id,
             "api_version": self.api_version,
+            "origin": self.origin,
             "recent_signins": list(self.recent_signins),
         }
 
@@ -94,9 +100,10 @@ class StoredSession:
                 server=str(data["server"]),
                 credential_id=str(data["credential_id"]),
                 api_version=str(data.get("api_version", "")),
+                origin=str(data.get("origin", "")),
                 recent_signins=tuple(float(t) for t in data.get("recent_signins", ())),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"malformed tabsession session record: {exc}") from None
 
     def touched(self, at: float) -> StoredSession:
@@ -140,7 +147,7 @@ class TokenStore(Protocol):
 
     def wait(self, key: str, generation: int, timeout: float) -> None:
         """Return when the stored generation exceeds `generation`, the lock is free, or
-        `timeout` seconds pass, whichever comes first."""
+        `timeout` seconds pass, whichever comes first. May return early: callers re-check."""
         ...
 
     def close(self) -> None: ...

@@ -93,6 +93,14 @@ class MemoryStore:
         with self._cond:
             self._cond.wait_for(lambda: self._slots.settled(key, generation), timeout=timeout)
 
+    # `SupportsSettled` (see stores._threaded): lets asyncio callers poll instead of parking a
+    # worker thread in wait(), which would starve the thread pool the other store calls need.
+    poll_interval = 0.005
+
+    def settled(self, key: str, generation: int) -> bool:
+        with self._cond:
+            return self._slots.settled(key, generation)
+
     def close(self) -> None:
         return None
 
