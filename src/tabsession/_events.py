@@ -38,8 +38,10 @@ _COUNTED = {
 
 @dataclass(frozen=True)
 class ClientStats:
-    """Counters since the client was created. `refreshes` counts sign-ins made ahead of expiry
-    (they are also in `sign_ins`); `waits_seconds` is the total time spent waiting to retry."""
+    """Counters since the client was created. `refreshes` counts sign-ins that replaced a
+    session because the policy said it was ending, before any 401 (they are also in
+    `sign_ins`); `replays` counts requests sent again after a 401; `waits_seconds` is the total
+    time spent waiting to retry."""
 
     sign_ins: int = 0
     sign_in_failures: int = 0

@@ -89,7 +89,7 @@ class AsyncClient(BaseClient):
         )
         self._store: AsyncTokenStore
         if store is None:
-            self._store = AsyncMemoryStore()
+            self._store = AsyncMemoryStore(clock=self._clock)
         elif inspect.iscoroutinefunction(getattr(store, "load", None)):
             self._store = store  # type: ignore[assignment]
         else:

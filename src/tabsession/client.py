@@ -110,7 +110,7 @@ class Client(BaseClient):
             wait_timeout=wait_timeout,
             failure_cooldown=failure_cooldown,
         )
-        self._store: TokenStore = store if store is not None else MemoryStore()
+        self._store: TokenStore = store if store is not None else MemoryStore(clock=self._clock)
         self._sleep = sleep or time.sleep
         self._own_http = http_client is None
         self._http = http_client or HttpClient(

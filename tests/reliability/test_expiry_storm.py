@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from tests.conftest import PAT_NAME, PAT_SECRET
-from tests.reliability._workload import Phases
 
 import tabsession
 from tabsession.emulator import Emulator, PatSpec
+from tests.conftest import PAT_NAME, PAT_SECRET
+from tests.reliability._workload import Phases
 
 EXPIRIES = 3
 # Three forced expiries within seconds would trip the PAT breaker's default (3 sign-ins in

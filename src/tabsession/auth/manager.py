@@ -228,7 +228,11 @@ class SessionManager:
                         return live
                     if state is Freshness.ADVISORY and live is not None:
                         return (yield from self._advisory_refresh(record, live))
-                    return (yield from self._sign_in_and_publish(record, failed, proactive=False))
+                    # replacing a session the policy gave up on, before any 401, is proactive too
+                    proactive = failed is None and live is not None
+                    return (
+                        yield from self._sign_in_and_publish(record, failed, proactive=proactive)
+                    )
                 finally:
                     yield StoreOp("release", (key, owner))
             if advisory and live is not None:

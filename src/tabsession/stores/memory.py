@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
+from tabsession.clock import Clock, SystemClock
 from tabsession.stores.base import StoredSession
 
 __all__ = ["AsyncMemoryStore", "MemoryStore"]
@@ -55,15 +55,17 @@ class MemoryStore:
     """Thread-safe in-memory store (the default for `Client`).
 
     Locks are plain in-process locks, so `ttl` is ignored: a holder always releases in `finally`.
-    Share one instance between clients to make them share one session.
+    Share one instance between clients to make them share one session. `clock` dates records
+    (default: the system clock; a client gives the store it creates its own clock).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Clock | None = None) -> None:
         self._slots = _Slots()
         self._cond = threading.Condition()
+        self._clock = clock or SystemClock()
 
     def now(self) -> float:
-        return time.time()
+        return self._clock.time()
 
     def load(self, key: str) -> StoredSession | None:
         with self._cond:
@@ -115,9 +117,10 @@ class AsyncMemoryStore:
     give both a `MemoryStore` instead (the async client then calls it from a worker thread).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Clock | None = None) -> None:
         self._slots = _Slots()
         self._changed: asyncio.Event | None = None
+        self._clock = clock or SystemClock()
 
     def _event(self) -> asyncio.Event:
         if self._changed is None:
@@ -130,7 +133,7 @@ class AsyncMemoryStore:
         self._changed = asyncio.Event()
 
     async def now(self) -> float:
-        return time.time()
+        return self._clock.time()
 
     async def load(self, key: str) -> StoredSession | None:
         return self._slots.records.get(key)
