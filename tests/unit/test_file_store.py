@@ -133,16 +133,19 @@ def _contend(
     holds[index] = count
 
 
+CRASH_TTL = 0.5  # lease of the holders these tests kill: how long their lock outlives them
+
+
 def _hold_forever(directory: str, ready: Event) -> None:
     store = FileStore(directory)
-    if store.acquire(KEY, "victim", 30):
+    if store.acquire(KEY, "victim", CRASH_TTL):
         ready.set()
     time.sleep(120)
 
 
 def _publish_forever(directory: str, progress: Synchronized[int]) -> None:
     store = FileStore(directory)
-    while not store.acquire(KEY, "writer", 30):
+    while not store.acquire(KEY, "writer", CRASH_TTL):
         time.sleep(0.01)
     current = store.load(KEY)
     generation = current.generation if current else 0
@@ -302,10 +305,16 @@ def test_a_writer_killed_mid_write_never_leaves_a_torn_record(tmp_path: Path) ->
             assert loaded is not None, "the last complete record must survive"
             assert loaded.generation >= completed
             assert loaded.token == big_token(loaded.generation), "torn record"
-    # A new holder can publish after the crashes, and sweeps the orphaned temp files.
+    # A new holder can publish once the last crashed writer's lease ran out, and sweeps the
+    # orphaned temp files.
     current = store.load(KEY)
     assert current is not None
-    put(store, make_record(current.generation + 1))
+    deadline = time.monotonic() + CRASH_TTL + 2.0
+    while not store.acquire(KEY, "test", 30):
+        assert time.monotonic() < deadline, "the dead writer's lease never expired"
+        time.sleep(0.01)
+    assert store.publish(KEY, make_record(current.generation + 1), "test")
+    store.release(KEY, "test")
     assert [p.name for p in directory.iterdir() if p.name.endswith(".tmp")] == []
 
 
@@ -457,7 +466,10 @@ def test_processes_never_hold_the_lock_together(tmp_path: Path) -> None:
     assert sum(1 for n in counts if n) >= 2, f"only one process ever won: {counts}"
 
 
-def test_the_os_releases_the_lock_of_a_killed_holder(tmp_path: Path) -> None:
+def test_a_killed_holders_lock_outlives_it_by_its_lease_then_frees(tmp_path: Path) -> None:
+    """The OS frees the file lock when the holder dies, but its lease keeps the lock for `ttl`
+    more: the dead holder's sign-in may still land on the server, and a sign-in made before it
+    would be ended by it (one session per PAT)."""
     directory = str(tmp_path / "sessions")
     ready = spawn.Event()
     holder = spawn.Process(target=_hold_forever, args=(directory, ready))
@@ -470,11 +482,26 @@ def test_the_os_releases_the_lock_of_a_killed_holder(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.join(10)
-    deadline = time.monotonic() + 2.0
+    died = time.monotonic()
+    refused = 0
     while not store.acquire(KEY, "me", 30):
-        assert time.monotonic() < deadline, "lock still held after its holder died"
+        assert time.monotonic() < died + CRASH_TTL + 2.0, "lock still held after its lease"
+        assert not store.settled(KEY, 0), "waiters must keep waiting while the lease runs"
+        refused += 1
         time.sleep(0.01)
+    assert refused > 0, "the lock was free at once: the lease did not hold it"
     assert store.publish(KEY, make_record(1), "me")
+
+
+def test_a_clean_release_frees_the_lock_at_once(store: FileStore) -> None:
+    other = FileStore(store.directory)
+    assert store.acquire(KEY, "first", 300)
+    assert (store.directory / f"{KEY}.lease").exists()
+    store.release(KEY, "first")
+    assert not (store.directory / f"{KEY}.lease").exists()
+    assert other.acquire(KEY, "second", 300), "a released lock is free whatever its ttl"
+    other.close()
+    assert not (store.directory / f"{KEY}.lease").exists(), "close() releases like release()"
 
 
 def test_threads_and_stores_in_one_process_never_share_the_lock(tmp_path: Path) -> None:
@@ -532,7 +559,8 @@ def test_publish_refused_when_the_lock_file_was_replaced_under_the_holder(
 ) -> None:
     other = FileStore(store.directory)
     assert store.acquire(KEY, "first", 30)
-    (store.directory / f"{KEY}.lock").unlink()  # e.g. someone cleaned the directory
+    for suffix in (".lock", ".lease"):  # e.g. someone cleaned the directory
+        (store.directory / f"{KEY}{suffix}").unlink()
     assert other.acquire(KEY, "second", 30), "a new lock file, a new holder"
     assert not store.publish(KEY, make_record(1), "first")
     assert any("removed or replaced" in r.getMessage() for r in store_warnings)

@@ -199,8 +199,12 @@ class FileStore:
     def acquire(self, key: str, owner: str, ttl: float) -> bool:
         """Try once to take the sign-in lock; never waits for another holder.
 
-        `ttl` is ignored: the OS releases the lock when the holding process dies. Returns False
-        if any owner (including `owner` itself) holds it, in this process or another.
+        The lock is an OS file lock plus a lease (`<key>.lease`) that expires `ttl` seconds
+        after it was taken. A clean release removes the lease. If the holder dies, the OS frees
+        the file lock at once, but the lease keeps others out until it expires: the dead
+        holder's sign-in may still complete on the server, and with a PAT a sign-in made before
+        it would be ended by it. Returns False if any owner (including `owner` itself) holds the
+        lock, in this process or another, or a dead holder's lease has not expired.
         """
         state = self._state(key)
         self._ensure_directory()
@@ -209,6 +213,12 @@ class FileStore:
         try:
             if state.owner is not None or not self._try_flock(state, 0.0):
                 return False
+            if self._lease_active(key):
+                self._unlock(state)
+                return False
+            self._write_file(
+                self._lease_path(key), self._lease_bytes(owner, ttl), "lock sessions in"
+            )
             state.owner = owner
             return True
         finally:
@@ -220,6 +230,8 @@ class FileStore:
         with state.mutex:
             if state.owner != owner:
                 return
+            with contextlib.suppress(OSError):
+                os.unlink(self._lease_path(key))
             self._unlock(state)
 
     def publish(self, key: str, record: StoredSession, owner: str) -> bool:
@@ -296,10 +308,12 @@ class FileStore:
     def close(self) -> None:
         """Release every lock still held through this store. The store stays usable."""
         with self._states_lock:
-            states = list(self._states.values())
-        for state in states:
+            states = list(self._states.items())
+        for key, state in states:
             with state.mutex:
                 if state.owner is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(self._lease_path(key))
                     self._unlock(state)
 
     def __repr__(self) -> str:
@@ -414,9 +428,28 @@ class FileStore:
             except StoreUnavailable:
                 return True  # unusable store: don't wait on it; acquire() will say why
             self._unlock(state)
-            return True
+            return not self._lease_active(key)
         finally:
             state.mutex.release()
+
+    # -- leases (what outlives a crashed holder) -------------------------------------------------
+
+    def _lease_path(self, key: str) -> Path:
+        return self._directory / f"{key}.lease"
+
+    def _lease_bytes(self, owner: str, ttl: float) -> bytes:
+        lease = {"owner": owner, "pid": os.getpid(), "expires": self.now() + max(0.0, ttl)}
+        return json.dumps(lease, separators=(",", ":")).encode()
+
+    def _lease_active(self, key: str) -> bool:
+        """Whether a lease left by a holder that never released (it died) is still running.
+        An unreadable lease counts as expired: it cannot keep the lock forever."""
+        try:
+            with open(self._lease_path(key), "rb") as handle:
+                expires = json.loads(handle.read(4096))["expires"]
+            return bool(float(expires) > self.now())
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
 
     def _forget_locks(self) -> None:
         """After fork(): the child holds none of the parent's locks (filelock resets itself)."""
@@ -486,12 +519,16 @@ class FileStore:
                 self._warned.pop(key, None)
 
     def _write(self, key: str, record: StoredSession) -> None:
-        """Atomically replace the record: private temp file, fsync, rename, fsync directory."""
         data = json.dumps(record.to_dict(), separators=(",", ":")).encode()
+        self._write_file(self._record_path(key), data, "write session files in")
+
+    def _write_file(self, path: Path, data: bytes, action: str) -> None:
+        """Atomically replace `path`: private temp file, fsync, rename, fsync directory."""
+        key = path.name.split(".", 1)[0]
         try:
             fd, temp_name = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self._directory)
         except OSError as exc:
-            raise self._unavailable("write session files in", exc) from exc
+            raise self._unavailable(action, exc) from exc
         try:
             try:
                 if _POSIX:
@@ -502,12 +539,12 @@ class FileStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(temp_name, self._record_path(key))
+            os.replace(temp_name, path)
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(temp_name)
             if isinstance(exc, OSError):
-                raise self._unavailable("write session files in", exc) from exc
+                raise self._unavailable(action, exc) from exc
             raise
         self._fsync_directory()
 
