@@ -16,7 +16,7 @@ import pytest
 import tabsession
 from tabsession.emulator import Emulator, PatSpec
 from tests.conftest import PAT_NAME, PAT_SECRET
-from tests.reliability._workload import Phases
+from tests.reliability._workload import Phases, path_for, thread_worker
 
 EXPIRIES = 3
 # Three forced expiries within seconds would trip the PAT breaker's default (3 sign-ins in
@@ -27,26 +27,6 @@ AUTH = tabsession.PersonalAccessToken(PAT_NAME, PAT_SECRET)
 
 def _emulator() -> Emulator:
     return Emulator(pats=(PatSpec(PAT_NAME, PAT_SECRET),), seed_items=10)
-
-
-def _path(worker: int) -> str:
-    return "/sessions/current" if worker % 2 else "projects"
-
-
-def _thread_worker(phases: Phases, worker: int, call: Callable[[str], Any]) -> None:
-    seen = -1
-    while not phases.stop.is_set():
-        if not phases.is_runner(worker):
-            seen = phases.wait_next_epoch(seen)
-            if phases.stop.is_set():
-                return
-        epoch = phases.epoch
-        try:
-            call(_path(worker))
-        except Exception as exc:  # recorded and asserted on, never swallowed
-            phases.finished(worker, epoch, exc)
-            return
-        phases.finished(worker, epoch, None)
 
 
 class _EpochSignal:
@@ -68,18 +48,18 @@ async def _task_worker(
     phases: Phases, signal: _EpochSignal, worker: int, call: Callable[[str], Awaitable[Any]]
 ) -> None:
     seen = -1
-    while not phases.stop.is_set():
+    while not phases.stopped:
         if not phases.is_runner(worker):
-            while phases.epoch <= seen and not phases.stop.is_set():
+            while phases.epoch <= seen and not phases.stopped:
                 await signal.event.wait()
-            if phases.stop.is_set():
+            if phases.stopped:
                 return
             seen = phases.epoch
         else:
             await asyncio.sleep(0)
         epoch = phases.epoch
         try:
-            await call(_path(worker))
+            await call(path_for(worker))
         except Exception as exc:
             phases.finished(worker, epoch, exc)
             return
@@ -87,7 +67,7 @@ async def _task_worker(
 
 
 def _assert_one_signin_per_expiry(emu: Emulator, phases: Phases) -> None:
-    assert phases.failures == [], phases.failures[:3]
+    phases.assert_no_failures()
     server = emu.stats()
     assert server["signins"] == 1 + EXPIRIES  # the first sign-in, then one per expiry
     assert server["signin_failures"] == 0
@@ -99,7 +79,7 @@ def test_64_threads_three_expiries_one_signin_each() -> None:
     with _emulator() as emu, tabsession.Client(emu.url, AUTH, breaker=BREAKER) as tab:
         phases = Phases(workers)
         threads = [
-            threading.Thread(target=_thread_worker, args=(phases, i, tab.get))
+            threading.Thread(target=thread_worker, args=(phases, i, tab.get))
             for i in range(workers)
         ]
         for thread in threads:
@@ -151,7 +131,7 @@ def test_threads_and_tasks_share_one_session_through_a_memory_store() -> None:
             phases = Phases(threads_n + tasks_n, on_epoch=signal.notify)
             async with tabsession.AsyncClient(emu.url, AUTH, store=store, breaker=BREAKER) as atab:
                 threads = [
-                    threading.Thread(target=_thread_worker, args=(phases, i, tab.get))
+                    threading.Thread(target=thread_worker, args=(phases, i, tab.get))
                     for i in range(threads_n)
                 ]
                 for thread in threads:

@@ -20,6 +20,7 @@ Bad input gets 400 with {"error": "..."}; nothing here needs a token.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -27,12 +28,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from tabsession.emulator.faults import FaultRule
+from tabsession.emulator.faults import MAX_LATENCY_MS, FaultRule
 from tabsession.emulator.state.errors import ApiError
 from tabsession.emulator.state.world import EmulatorState
 
 __all__ = ["handle"]
 
+_log = logging.getLogger("tabsession.emulator")
 Action = Callable[[EmulatorState, dict[str, Any]], Any]
 
 
@@ -40,12 +42,20 @@ class _BadInput(ValueError):
     pass
 
 
-def _number(body: dict[str, Any], key: str, *, minimum: float = 0.0) -> float:
+MAX_ADVANCE_SECONDS = 100 * 365 * 86400.0
+"""One `advance-clock` call moves the clock at most a hundred years."""
+
+
+def _number(
+    body: dict[str, Any], key: str, *, minimum: float = 0.0, maximum: float = math.inf
+) -> float:
     value = body.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise _BadInput(f"'{key}' must be a number")
     if value < minimum:
         raise _BadInput(f"'{key}' must be at least {minimum:g}")
+    if value > maximum:
+        raise _BadInput(f"'{key}' must be at most {maximum:g}")
     return float(value)
 
 
@@ -77,7 +87,7 @@ def _config(state: EmulatorState, _: dict[str, Any]) -> dict[str, Any]:
 
 
 def _advance(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
-    state.advance(_number(body, "seconds"))
+    state.advance(_number(body, "seconds", maximum=MAX_ADVANCE_SECONDS))
     return {"now": state.clock.time()}
 
 
@@ -90,7 +100,10 @@ def _set_faults(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
     rules_data = body.get("rules")
     if rules_data is not None and not isinstance(rules_data, list):
         raise _BadInput("'rules' must be a list of rule objects")
-    latency = _number(body, "latency_ms") if "latency_ms" in body else None
+    latency = _number(body, "latency_ms", maximum=MAX_LATENCY_MS) if "latency_ms" in body else None
+    append = body.get("append", False)
+    if not isinstance(append, bool):
+        raise _BadInput("'append' must be true or false")
     unknown = set(body) - {"rules", "latency_ms", "append"}
     if unknown:
         raise _BadInput(f"unknown fields: {', '.join(sorted(unknown))}")
@@ -98,7 +111,7 @@ def _set_faults(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
         rules = None if rules_data is None else [FaultRule.from_dict(r) for r in rules_data]
     except ValueError as exc:
         raise _BadInput(str(exc)) from None
-    state.faults.configure(rules=rules, latency_ms=latency, append=bool(body.get("append")))
+    state.faults.configure(rules=rules, latency_ms=latency, append=append)
     return state.faults.describe()
 
 
@@ -146,8 +159,8 @@ async def _read_json(request: Request) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except ValueError:
-        raise _BadInput("the body must be JSON") from None
+    except (ValueError, RecursionError):
+        raise _BadInput("the body must be JSON (an object, not nested too deeply)") from None
     if not isinstance(data, dict):
         raise _BadInput("the body must be a JSON object")
     return data
@@ -168,4 +181,8 @@ async def handle(state: EmulatorState, request: Request) -> Response:
         result = action(state, body)
     except _BadInput as exc:
         return JSONResponse({"error": str(exc)}, 400)
+    except Exception:  # a bug: answer in JSON all the same, and count it
+        _log.exception("emulator control-plane error on %s %s", request.method, name)
+        state.stats.add("internal_errors")
+        return JSONResponse({"error": "the emulator failed (see its log)"}, 500)
     return JSONResponse(result)

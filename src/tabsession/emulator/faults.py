@@ -18,6 +18,7 @@ This module decides; the HTTP layer carries out what it decides. Thread-safe.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import threading
@@ -30,6 +31,23 @@ FaultKind = Literal["latency", "status", "drop", "kill_session", "stale_session"
 BodyKind = Literal["auto", "xml", "json", "html", "empty"]
 _KINDS = ("latency", "status", "drop", "kill_session", "stale_session")
 _BODIES = ("auto", "xml", "json", "html", "empty")
+MAX_LATENCY_MS = 600_000.0
+"""Ten minutes: the most one rule (or the global setting) may delay a request."""
+_HEADER_VALUE = re.compile(r"^[\x20-\x7e]{1,200}$")
+# JSON types each field accepts (bool is excluded from the numbers on purpose).
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "kind": (str,),
+    "path": (str, type(None)),
+    "method": (str, type(None)),
+    "every": (int, type(None)),
+    "probability": (int, float),
+    "after": (int,),
+    "times": (int, type(None)),
+    "status": (int,),
+    "retry_after": (str, int, type(None)),
+    "body": (str,),
+    "latency_ms": (int, float),
+}
 
 
 @dataclass
@@ -61,8 +79,12 @@ class FaultRule:
             raise ValueError("probability must be between 0 and 1")
         if self.times is not None and self.times < 0:
             raise ValueError("times cannot be negative")
-        if self.after < 0 or self.latency_ms < 0:
-            raise ValueError("after and latency_ms cannot be negative")
+        if self.after < 0:
+            raise ValueError("after cannot be negative")
+        if not 0.0 <= self.latency_ms <= MAX_LATENCY_MS:
+            raise ValueError(f"latency_ms must be between 0 and {MAX_LATENCY_MS:g}")
+        if self.retry_after is not None and not _HEADER_VALUE.match(str(self.retry_after)):
+            raise ValueError("retry_after must be a short printable header value")
         if self.kind == "status" and not 400 <= self.status <= 599:
             raise ValueError("a status fault needs an error status (400-599)")
         if self.method is not None:
@@ -85,6 +107,13 @@ class FaultRule:
             raise ValueError(f"unknown fault rule fields: {', '.join(sorted(unknown))}")
         if "kind" not in data:
             raise ValueError("a fault rule needs a kind")
+        for key, value in data.items():
+            allowed = _FIELD_TYPES[key]
+            if isinstance(value, bool) or not isinstance(value, allowed):
+                names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+                raise ValueError(f"fault rule field '{key}' must be {names}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"fault rule field '{key}' must be finite")
         try:
             rule = cls(**data)
         except TypeError as exc:
@@ -123,9 +152,12 @@ class FaultDecision:
     drop: bool = False
     kill_session: bool = False
     stale_session: bool = False
+    rules_fired: int = 0
+    """How many rules fired for this request (latency rules included)."""
 
     @property
     def fired(self) -> bool:
+        """True when the request's outcome changes (not only its timing)."""
         return bool(self.respond or self.drop or self.kill_session or self.stale_session)
 
 
@@ -152,8 +184,8 @@ class FaultEngine:
     ) -> None:
         with self._lock:
             if latency_ms is not None:
-                if latency_ms < 0:
-                    raise ValueError("latency_ms cannot be negative")
+                if not 0 <= latency_ms <= MAX_LATENCY_MS:
+                    raise ValueError(f"latency_ms must be between 0 and {MAX_LATENCY_MS:g}")
                 self._latency = latency_ms
             if rules is not None:
                 self._rules = [*self._rules, *rules] if append else list(rules)
@@ -177,6 +209,7 @@ class FaultEngine:
             latency = self._latency
             respond: FaultRule | None = None
             drop = kill = stale = False
+            count = 0
             for rule in self._rules:
                 if rule.kind == "stale_session" and not signin:
                     continue
@@ -188,6 +221,7 @@ class FaultEngine:
                 if not rule._fires(self._rng):
                     continue
                 rule.fired += 1
+                count += 1
                 if rule.kind == "latency":
                     latency += rule.latency_ms
                 elif rule.kind == "status":
@@ -198,4 +232,4 @@ class FaultEngine:
                     kill = True
                 else:
                     stale = True
-            return FaultDecision(latency, respond, drop, kill, stale)
+            return FaultDecision(latency, respond, drop, kill, stale, count)

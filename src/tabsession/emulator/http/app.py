@@ -47,6 +47,11 @@ class _QuietDrops(logging.Filter):
 
 
 logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+_log = logging.getLogger("tabsession.emulator")
+
+
+def _internal_error() -> ApiError:
+    return ApiError(500, "500000", "Internal Server Error", "The emulator failed (see its log).")
 
 
 def _error_response(error: ApiError, fmt: Format, version: str) -> tuple[Response, str]:
@@ -133,9 +138,13 @@ class EmulatorApp:
         fmt = response_format(request.headers.get("accept", ""))
         render_version = version if self._version_ok(version) else state.config.api_version
         signin = rest.lower().rstrip("/") == "auth/signin"
+        # The whole request arrives before the server works on it: latency stands for processing
+        # time, so a client that gives up (or dies) while it waits does not stop the work, as
+        # on a real server (a dead client's sign-in still ends its PAT's other sessions).
+        raw = await request.body() if method in _METHODS_WITH_BODY else b""
         decision = state.faults.decide(method, rest, signin=signin)
-        if decision.fired:
-            state.stats.add("faults_fired")
+        if decision.rules_fired:
+            state.stats.add("faults_fired", decision.rules_fired)
         if decision.latency_ms:
             await asyncio.sleep(decision.latency_ms / 1000.0)
         if decision.drop:
@@ -145,12 +154,15 @@ class EmulatorApp:
             response, code = _fault_response(decision.respond, fmt, render_version)
             state.stats.response(response.status_code, code)
             return response
-        raw = await request.body() if method in _METHODS_WITH_BODY else b""
         try:
             reply = self._dispatch(request, method, version, rest, raw, fmt, decision)
             response, code = _reply_response(reply, fmt, render_version), None
         except ApiError as error:
             response, code = _error_response(error, fmt, render_version)
+        except Exception:  # a bug: still answer like Tableau, and count it
+            _log.exception("emulator error on %s /api/%s/%s", method, version, rest)
+            state.stats.add("internal_errors")
+            response, code = _error_response(_internal_error(), fmt, render_version)
         state.stats.response(response.status_code, code)
         return response
 

@@ -42,6 +42,8 @@ def parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError):
             raise ApiError.malformed_body("the body is not valid JSON") from None
+        except RecursionError:
+            raise ApiError.malformed_body("the JSON body is nested too deeply") from None
         if not isinstance(data, dict):
             raise ApiError.malformed_body("the JSON body must be an object")
         return data
@@ -49,6 +51,8 @@ def parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
         return xml_to_dict(text)
     except XmlError as exc:
         raise ApiError.malformed_body(str(exc)) from None
+    except RecursionError:
+        raise ApiError.malformed_body("the XML body is nested too deeply") from None
 
 
 @dataclass

@@ -15,6 +15,7 @@ The rules (spec §4, §5, §6, §10):
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import threading
 import uuid
@@ -261,7 +262,7 @@ class AuthState:
             if app is None or header.get("kid") != app.secret_id:
                 raise ApiError.signin_error()
             decode_hs256(token, app.secret_value)
-        except JwtError:
+        except (JwtError, UnicodeError, RecursionError):
             raise ApiError.signin_error() from None
         exp, sub, jti, scp = (
             claims.get("exp"),
@@ -273,7 +274,13 @@ class AuthState:
         audiences = aud if isinstance(aud, list) else [aud]
         if "tableau" not in audiences or not isinstance(sub, str) or sub not in self._accounts:
             raise ApiError.signin_error()
-        if not isinstance(exp, (int, float)) or exp <= now or exp - now > self._config.jwt_max_exp:
+        if (
+            isinstance(exp, bool)
+            or not isinstance(exp, (int, float))
+            or not math.isfinite(exp)
+            or exp <= now
+            or exp - now > self._config.jwt_max_exp
+        ):
             raise ApiError.signin_error()
         if not isinstance(jti, str) or not jti:
             raise ApiError.signin_error()

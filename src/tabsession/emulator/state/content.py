@@ -1,6 +1,8 @@
 """The content of one site (projects, users, groups, workbooks, views, data sources, jobs) and
 the operations on it. Thread-safe (one lock per site); knows nothing of HTTP.
 
+Every item carries `_rev`, renewed on each change (see `seed.revision`).
+
 Create, update and delete follow Tableau's rules where they matter to clients: names are unique
 (projects among their siblings, groups and users on the site; 409 otherwise), references must
 exist (404 with the kind's code), a user's site role must be one Tableau knows (400).
@@ -17,7 +19,7 @@ from tabsession.emulator.config import Account
 from tabsession.emulator.state.errors import ApiError
 from tabsession.emulator.state.kinds import KINDS, SITE_ROLES, Kind
 from tabsession.emulator.state.query import Page, Query, run_query
-from tabsession.emulator.state.seed import ItemsByKind, iso, seed_site, stable_id
+from tabsession.emulator.state.seed import ItemsByKind, iso, revision, seed_site, stable_id
 
 __all__ = ["SiteContent"]
 
@@ -29,11 +31,15 @@ _JOB_TYPES = {"refresh_extracts": "RefreshExtract"}
 
 def _clone(value: Any) -> Any:
     """A copy of plain dict/list data (much cheaper than `copy.deepcopy` for item-sized data)."""
-    if isinstance(value, dict):
-        return {k: _clone(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clone(v) for v in value]
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) in _SCALARS else _clone(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _SCALARS else _clone(v) for v in value]
     return value
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _text(data: Mapping[str, Any], key: str) -> str | None:
@@ -162,6 +168,7 @@ class SiteContent:
             user = self._items["users"].get(user_id)
             if user is not None:
                 user["lastLogin"] = iso(when)
+                user["_rev"] = revision()
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -197,6 +204,7 @@ class SiteContent:
                 "_createdAt": self._now(),
                 "_updatedAt": self._now(),
             }
+            project["_rev"] = revision()
             self._items["projects"][project["id"]] = project
             return self._present("projects", project)
 
@@ -230,6 +238,7 @@ class SiteContent:
                     project[key] = value
             project.update(name=name, parentProjectId=parent, topLevelProject=parent == "")
             project["_updatedAt"] = self._now()
+            project["_rev"] = revision()
             return self._present("projects", project)
 
     def _descendants(self, project_id: str) -> set[str]:
@@ -269,6 +278,7 @@ class SiteContent:
                 self._check_role(role)
                 group["minimumSiteRole"] = role
             group["_members"] = []
+            group["_rev"] = revision()
             self._items["groups"][group["id"]] = group
             return self._present("groups", group)
 
@@ -290,6 +300,7 @@ class SiteContent:
             if role is not None:
                 self._check_role(role)
                 group["minimumSiteRole"] = role
+            group["_rev"] = revision()
             return self._present("groups", group)
 
     def delete_group(self, group_id: str) -> None:
@@ -308,6 +319,7 @@ class SiteContent:
                     "409011", "User conflict", f"User '{user_id}' is already a member of the group."
                 )
             group["_members"].append(user_id)
+            group["_rev"] = revision()
             return self._present("users", user)
 
     def remove_from_group(self, group_id: str, user_id: str) -> None:
@@ -317,6 +329,7 @@ class SiteContent:
             if user_id not in group["_members"]:
                 raise ApiError.item_not_found("404002", "user", user_id)
             group["_members"].remove(user_id)
+            group["_rev"] = revision()
 
     @staticmethod
     def _check_role(role: str) -> None:
@@ -342,10 +355,13 @@ class SiteContent:
                 "externalAuthUserId": "",
                 "domain": {"name": "local"},
             }
+            user["_rev"] = revision()
             self._items["users"][user["id"]] = user
-            self._items["groups"][stable_id(self.site_url or "default-site", "group", "All Users")][
-                "_members"
-            ].append(user["id"])
+            everyone = self._items["groups"][
+                stable_id(self.site_url or "default-site", "group", "All Users")
+            ]
+            everyone["_members"].append(user["id"])
+            everyone["_rev"] = revision()
             return self._present("users", user)
 
     def update_user(self, user_id: str, data: Mapping[str, Any]) -> Item:
@@ -359,6 +375,7 @@ class SiteContent:
                 value = _text(data, key)
                 if value is not None:
                     user[key] = value
+            user["_rev"] = revision()
             return self._present("users", user)
 
     def remove_user(self, user_id: str, map_assets_to: str | None, fallback_owner: str) -> None:
@@ -375,7 +392,9 @@ class SiteContent:
                 for item in self._items[kind].values():
                     if item["owner"]["id"] == user_id:
                         item["owner"] = dict(heir)
+                        item["_rev"] = revision()
             for group in self._items["groups"].values():
                 if user_id in group["_members"]:
                     group["_members"].remove(user_id)
+                    group["_rev"] = revision()
             del self._items["users"][user_id]

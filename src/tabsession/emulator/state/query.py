@@ -4,7 +4,11 @@ Syntax (as TSC and the REST reference send it, already URL-decoded):
 - `filter=name:eq:Sales,createdAt:gt:2024-01-01T00:00:00Z,tags:in:[a,b]` with operators
   eq, in, gt, gte, lt, lte, has, cieq;
 - `sort=name:asc,updatedAt:desc`;
-- `fields=_all_` | `_default_` | `_default_,extra` | `id,name`;
+- `fields=_all_` | `_default_` | `_default_,extra` | `id,name` | `project.name`: `_all_`,
+  `_default_` (alone or with extras) and no `fields` give every attribute the emulator has; a
+  plain list keeps only the named attributes (and `id`), `child.attr` keeps one attribute of a
+  child element (`workbook.name` names the item's own attribute), unknown names are ignored
+  (TSC's QuerySet sends `_,a,d,e,f,l,t,u,...` by mistake);
 - `pageSize` 1..1000 (default 100), `pageNumber` from 1 (default 1). `totalAvailable` counts the
   filtered items; asking for a page past the last one is 400006, except page 1 of nothing.
 """
@@ -17,7 +21,19 @@ from typing import Any, Literal
 
 from tabsession.emulator.state.errors import ApiError
 
-__all__ = ["Field", "Page", "Query", "parse_query", "run_query"]
+__all__ = [
+    "Field",
+    "Page",
+    "Query",
+    "Selection",
+    "field_selection",
+    "parse_query",
+    "run_query",
+    "select_fields",
+]
+
+Selection = dict[str, set[str] | None]
+"""What `fields=` keeps: top-level key → None (all of it) or the attributes of that child."""
 
 FieldType = Literal["str", "int", "datetime", "bool", "list"]
 DEFAULT_PAGE_SIZE = 100
@@ -198,3 +214,37 @@ def _sort_key(field: Field, item: Mapping[str, Any]) -> Any:
     if value is None:
         return 0
     return value.lower() if isinstance(value, str) else value
+
+
+def field_selection(wanted: Sequence[str], singular: str) -> Selection | None:
+    """`Query.fields` → what to keep of each item; None keeps everything (see the module doc)."""
+    if not wanted or any(f in ("_all_", "_default_") for f in wanted):
+        return None
+    selection: Selection = {"id": None}
+    for entry in wanted:
+        head, dot, tail = entry.partition(".")
+        if not dot or head == singular:
+            selection[tail if dot else head] = None
+        elif head not in selection or selection[head] is not None:
+            kept = selection.get(head)
+            selection[head] = (kept or set()) | {tail}
+    return selection
+
+
+def select_fields(item: Mapping[str, Any], selection: Selection | None) -> dict[str, Any]:
+    """A copy of `item` cut down to `selection` (internal `_` keys are kept for the renderer)."""
+    if selection is None:
+        return dict(item)
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        if key.startswith("_"):
+            out[key] = value
+            continue
+        if key not in selection:
+            continue
+        sub = selection[key]
+        if sub is not None and isinstance(value, Mapping):
+            out[key] = {k: v for k, v in value.items() if k in sub}
+        elif sub is None:
+            out[key] = value
+    return out

@@ -8,6 +8,7 @@ group plus N // 25 more, and N // 4 background jobs.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -15,12 +16,21 @@ from typing import Any
 
 from tabsession.emulator.config import Account
 
-__all__ = ["ItemsByKind", "iso", "seed_site", "stable_id"]
+__all__ = ["ItemsByKind", "iso", "revision", "seed_site", "stable_id"]
 
 ItemsByKind = dict[str, dict[str, dict[str, Any]]]
 _NAMESPACE = uuid.UUID("6f0c61a4-6d0b-4b47-9d0e-3a1d8c6f2b10")
 _EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
 _JOB_STATES = ("Success", "Failed", "InProgress", "Pending", "Cancelled", "Success")
+
+
+_REVISIONS = itertools.count(1)
+
+
+def revision() -> int:
+    """A number never handed out before in this process. Every item carries one in `_rev`, and
+    gets a new one whenever it changes, so that an item's rendering can be remembered by it."""
+    return next(_REVISIONS)
 
 
 def stable_id(*parts: str) -> str:
@@ -31,7 +41,10 @@ def stable_id(*parts: str) -> str:
 def iso(moment: datetime | float) -> str:
     """Tableau's timestamp format: `2024-05-01T12:34:56Z` (no fractions, no offset)."""
     if not isinstance(moment, datetime):
-        moment = datetime.fromtimestamp(moment, tz=timezone.utc)
+        try:
+            moment = datetime.fromtimestamp(moment, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):  # a clock advanced past year 9999
+            moment = datetime.max.replace(microsecond=0, tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -221,4 +234,7 @@ def seed_site(site_url: str, n: int, accounts: Sequence[Account]) -> ItemsByKind
         if status in ("Success", "Failed", "Cancelled"):
             job["endedAt"] = _at(i + 0.5)
         items["jobs"][jid] = job
+    for by_id in items.values():
+        for item in by_id.values():
+            item["_rev"] = revision()
     return items

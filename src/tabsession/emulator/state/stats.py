@@ -27,6 +27,7 @@ class Stats:
         "faults_fired",
         "connections_dropped",
         "jwt_replays_refused",
+        "internal_errors",
     )
 
     def __init__(self) -> None:

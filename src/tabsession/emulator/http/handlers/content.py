@@ -8,7 +8,13 @@ from typing import Any
 from tabsession.emulator.http.call import Call, Reply
 from tabsession.emulator.http.render import Node, node_from_item
 from tabsession.emulator.state.kinds import KINDS
-from tabsession.emulator.state.query import Page, parse_query
+from tabsession.emulator.state.query import (
+    Page,
+    Query,
+    field_selection,
+    parse_query,
+    select_fields,
+)
 
 __all__ = [
     "add_group_member",
@@ -26,22 +32,24 @@ __all__ = [
 Handler = Callable[[Call], Reply]
 
 
-def _keep(call: Call) -> set[str] | None:
-    """The attributes `fields=` asks for; None for all (`_all_`, `_default_` or absent)."""
-    wanted = [f for f in call.params.get("fields", "").split(",") if f]
-    if not wanted or "_all_" in wanted or "_default_" in wanted:
-        return None
-    return {f.split(".")[-1] for f in wanted} | {"id"}
+_REMEMBERED = frozenset({"workbooks", "views", "datasources", "users", "jobs"})
+"""Kinds whose rendering depends only on the item itself (projects and groups show counts
+computed from other items), so that it can be reused while the item's `_rev` is unchanged."""
+
+
+def _usage_asked(call: Call) -> bool:
+    return call.params.get("includeUsageStatistics", "").lower() == "true"
 
 
 def _with_usage(call: Call, kind: str, item: dict[str, Any]) -> dict[str, Any]:
-    if kind == "views" and call.params.get("includeUsageStatistics", "").lower() == "true":
+    if kind == "views" and _usage_asked(call):
         item["usage"] = {"totalViewCount": item.get("_totalViewCount", 0)}
     return item
 
 
-def _page_reply(call: Call, kind: str, page: Page) -> Reply:
-    spec, keep = KINDS[kind], _keep(call)
+def _page_reply(call: Call, kind: str, query: Query, page: Page) -> Reply:
+    spec = KINDS[kind]
+    selection = field_selection(query.fields, spec.singular)
     pagination = Node(
         "pagination",
         {
@@ -50,8 +58,15 @@ def _page_reply(call: Call, kind: str, page: Page) -> Reply:
             "totalAvailable": str(page.total),
         },
     )
+    usage = kind == "views" and _usage_asked(call)
+    remember = selection is None and kind in _REMEMBERED
     items = [
-        node_from_item(spec.singular, _with_usage(call, kind, dict(i)), keep) for i in page.items
+        node_from_item(
+            spec.singular,
+            _with_usage(call, kind, select_fields(i, selection)),
+            key=(spec.singular, i["_rev"], usage) if remember and "_rev" in i else None,
+        )
+        for i in page.items
     ]
     return Reply(200, [pagination, Node(spec.plural, children=items, collection=True)])
 
@@ -65,7 +80,7 @@ def listing(kind: str) -> Handler:
 
     def handler(call: Call) -> Reply:
         query = parse_query(call.params, KINDS[kind].fields)
-        return _page_reply(call, kind, call.require_site().content.list_page(kind, query))
+        return _page_reply(call, kind, query, call.require_site().content.list_page(kind, query))
 
     return handler
 
@@ -95,9 +110,8 @@ def group_users(call: Call) -> Reply:
     content = call.require_site().content
     members = content.group_members(call.match["id"])
     query = parse_query(call.params, KINDS["users"].fields)
-    return _page_reply(
-        call, "users", content.list_page("users", query, within=lambda u: u["id"] in members)
-    )
+    page = content.list_page("users", query, within=lambda u: u["id"] in members)
+    return _page_reply(call, "users", query, page)
 
 
 def add_group_member(call: Call) -> Reply:
