@@ -16,6 +16,7 @@ from typing import Any
 __all__ = ["ClientStats", "EventHook", "Events", "logger"]
 
 logger = logging.getLogger("tabsession")
+logger.addHandler(logging.NullHandler())  # a library prints nothing unless the app says so
 
 EventHook = Callable[[str, Mapping[str, Any]], None]
 
