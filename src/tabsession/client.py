@@ -141,8 +141,9 @@ class Client(BaseClient):
                 return None
             case Resolve(value):
                 if inspect.isawaitable(value):
-                    if inspect.iscoroutine(value):
-                        value.close()
+                    close = getattr(value, "close", None)
+                    if callable(close):  # never leave a coroutine un-awaited
+                        close()
                     raise ConfigurationError("this credential provider is async: use AsyncClient")
                 return value
 

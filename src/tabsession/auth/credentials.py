@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -193,6 +193,28 @@ class ConnectedAppJWT:
         )
 
 
+class _PendingPayload:
+    """The payload of an async provider: awaitable once, or `close()`d unawaited (a blocking
+    client refuses it) without leaving the provider's coroutine un-awaited."""
+
+    __slots__ = ("_token", "_wrap")
+
+    def __init__(self, token: Awaitable[str], wrap: Callable[[str], dict[str, Any]]) -> None:
+        self._token = token
+        self._wrap = wrap
+
+    def __await__(self) -> Generator[Any, None, dict[str, Any]]:
+        return self._finish().__await__()
+
+    async def _finish(self) -> dict[str, Any]:
+        return self._wrap(await self._token)
+
+    def close(self) -> None:
+        close = getattr(self._token, "close", None)
+        if callable(close):
+            close()
+
+
 @dataclass(frozen=True)
 class JWT:
     """Any JWT source: `provider()` returns a fresh JWT string for each sign-in (or an awaitable
@@ -216,16 +238,13 @@ class JWT:
         token = self.provider()
         if isinstance(token, str):
             return self._wrap(token)
-        return self._await(token)
+        return _PendingPayload(token, self._wrap)
 
     def _wrap(self, token: str) -> dict[str, Any]:
         body: dict[str, Any] = {"jwt": token}
         if self.is_uat:
             body["isUat"] = True
         return body
-
-    async def _await(self, token: Awaitable[str]) -> dict[str, Any]:
-        return self._wrap(await token)
 
     def likely_failure_cause(self, site: str) -> str:
         return (

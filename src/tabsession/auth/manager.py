@@ -125,6 +125,7 @@ class SessionManager:
         self._failure: tuple[SignInFailed, float] | None = None
         self._advisory_after = -math.inf
         self._pat_warned = False
+        self._signed_out = 0  # the newest generation this client ended itself: never reused
         self._contention_warned = 0  # the last generation reported as dying young
         idle = policy.idle
         self._touch_every = None if idle is None or not shared_store else min(60.0, idle / 20)
@@ -158,7 +159,11 @@ class SessionManager:
         return StoreOp("touch", (self.key, live.record.generation, live.store_time(at)))
 
     def forget(self) -> None:
+        """Drop the held session (it was signed out): its generation is never used again, even
+        though the store may still hold its record."""
         with self._swap:
+            if self._live is not None:
+                self._signed_out = max(self._signed_out, self._live.record.generation)
             self._live = None
 
     # -- taking a session from the store ---------------------------------------------------------
@@ -166,6 +171,8 @@ class SessionManager:
     def _install(self, live: LiveSession) -> LiveSession:
         """Make `live` the held session unless a newer generation is already held."""
         with self._swap:
+            if live.record.generation <= self._signed_out:
+                return live  # ended by this client: judged (MANDATORY), never held
             current = self._live
             if current is None or live.record.generation > current.record.generation:
                 self._live = live
@@ -201,6 +208,8 @@ class SessionManager:
             return Freshness.MANDATORY
         if failed is not None and live.record.generation <= failed.generation:
             return Freshness.MANDATORY
+        if live.record.generation <= self._signed_out:
+            return Freshness.MANDATORY
         now = self.clock.monotonic()
         return self.policy.freshness(now - live.signed_in, now - live.last_used)
 
@@ -229,7 +238,12 @@ class SessionManager:
                     if state is Freshness.ADVISORY and live is not None:
                         return (yield from self._advisory_refresh(record, live))
                     # replacing a session the policy gave up on, before any 401, is proactive too
-                    proactive = failed is None and live is not None
+                    # (not a session this client signed out: that one simply ended)
+                    proactive = (
+                        failed is None
+                        and live is not None
+                        and live.record.generation > self._signed_out
+                    )
                     return (
                         yield from self._sign_in_and_publish(record, failed, proactive=proactive)
                     )

@@ -13,6 +13,7 @@ supplies the clock readings and does the sleeping.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import math
 import random
@@ -42,6 +43,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
             when = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             return None
+        if when.tzinfo is None:  # asctime and "-0000" dates: HTTP dates are always GMT
+            when = when.replace(tzinfo=datetime.timezone.utc)
         seconds = when.timestamp() - now
     if not math.isfinite(seconds):
         return None

@@ -4,19 +4,21 @@ Redirects are followed by hand, never by the HTTP library, because the session t
 a custom header (`X-Tableau-Auth`) that generic clients would carry anywhere:
 - a sign-in is re-POSTed to `Location`, body and method kept (Tableau Cloud's pod redirect;
   a POST turned into GET would fail with 405000), and the new origin becomes the server's;
-- an authenticated request follows a redirect only on the same host (http → https allowed,
-  never the reverse); a redirect elsewhere is an error, so the token never leaves the host.
+- an authenticated request follows a redirect only within its origin (or from http to https on
+  the same host and the standard port, never the reverse); a redirect elsewhere, another port of
+  the same host included, is an error, so the token never leaves the server;
+- a sign-in is never redirected from https to http (the body carries the credentials).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from tabsession._effects import Flow, Send, Sleep
 from tabsession._events import Events
-from tabsession._httpx import Request, Response, request_was_not_sent
+from tabsession._httpx import URL, Request, Response, request_was_not_sent
 from tabsession._httpx import TransportError as HttpTransportError
 from tabsession.clock import Clock
 from tabsession.errors import ResponseError, TransportError
@@ -33,11 +35,26 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _port(parts: SplitResult) -> int | None:
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return port if port is not None else _DEFAULT_PORTS.get(parts.scheme)
+
+
 def _same_host_upgrade(current: str, target: str) -> bool:
+    """Same origin, or the same host moving from http to https on the standard port. Another
+    port of the same host name is another server: it never gets the token."""
     a, b = urlsplit(current), urlsplit(target)
-    if a.hostname != b.hostname:
+    if a.hostname != b.hostname or _port(b) is None:
         return False
-    return a.scheme == b.scheme or (a.scheme == "http" and b.scheme == "https")
+    if a.scheme == b.scheme:
+        return _port(a) == _port(b)
+    return a.scheme == "http" and b.scheme == "https" and _port(b) == _DEFAULT_PORTS["https"]
 
 
 class Sender:
@@ -67,6 +84,14 @@ class Sender:
             )
         target = urljoin(url, location)
         if signin:
+            if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
+                raise ResponseError(
+                    f"HTTP {response.status_code} redirect of a sign-in from https to "
+                    f"{origin_of(target)}: tabsession never sends credentials without TLS.",
+                    status=response.status_code,
+                    method=method,
+                    url=url,
+                )
             if origin_of(target) != origin_of(url):
                 self.server = origin_of(target)
             return method, target
@@ -102,7 +127,9 @@ class Sender:
         attempt = redirects = 0
         while True:
             attempt += 1
-            request = Request(method, url, params=params, content=content, headers=headers)
+            # merged, not replaced: a query written in the path ("workbooks?filter=...") stays
+            target = URL(url).copy_merge_params(params) if params else URL(url)
+            request = Request(method, target, content=content, headers=headers)
             try:
                 response: Response = yield Send(request)
             except HttpTransportError as exc:
