@@ -15,7 +15,7 @@ from tabsession.auth.credentials import Credential, Password, PersonalAccessToke
 from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
 from tabsession.clock import Clock, SystemClock
-from tabsession.errors import ConfigurationError
+from tabsession.errors import ConfigurationError, ResponseError
 from tabsession.pagination import check_page_size
 from tabsession.session import SessionInfo
 from tabsession.transport.retry import RetryPolicy
@@ -131,7 +131,17 @@ class BaseClient:
 
     @staticmethod
     def _payload(response: Response) -> Any:
-        return parse_payload(response.content, response.headers.get("content-type", ""))
+        content_type = response.headers.get("content-type", "")
+        try:
+            return parse_payload(response.content, content_type)
+        except ValueError as exc:  # bad JSON, unsafe or malformed XML, bad encoding
+            raise ResponseError(
+                f"HTTP {response.status_code} answer could not be read as "
+                f"{content_type or 'JSON or XML'}: {exc}",
+                status=response.status_code,
+                method=response.request.method,
+                url=str(response.request.url),
+            ) from None
 
     @property
     def server(self) -> str:

@@ -238,8 +238,10 @@ class ClientCore:
             if status < 400:
                 return response
             if status == 401:
+                # A live session refused on another site's URL is a site problem, not an
+                # expiry: say so without signing in (with a PAT that would end the session).
+                yield from self._diagnose_site(response, method, url, live, need_alive=True)
                 if replayed:
-                    yield from self._diagnose_site(response, method, url, live)
                     raise SessionExpired(
                         "the session was refused again right after a fresh sign-in; the "
                         "credentials may lack access to this resource or another process keeps "
@@ -278,26 +280,40 @@ class ClientCore:
             self.events.emit("touch_failed", f"could not record session use: {exc}")
 
     def _diagnose_site(
-        self, response: Response, method: str, url: str, live: LiveSession
+        self,
+        response: Response,
+        method: str,
+        url: str,
+        live: LiveSession,
+        *,
+        need_alive: bool = False,
     ) -> Flow[None]:
         """Rule R5: if the URL names another site than the session's, raise SiteMismatch,
-        confirmed with GET sessions/current (whose answer names the session's real site)."""
+        confirmed with GET sessions/current (whose answer names the session's real site).
+
+        `need_alive`: raise only if that probe shows the session alive (for a 401, which may
+        just as well mean the session ended); otherwise return and let the caller go on.
+        """
         found = _SITE_IN_URL.search(urlsplit(url).path)
         if found is None or found.group(1) == live.record.site_id:
             return
         session_site, session_url = live.record.site_id, live.record.site_content_url
         probe = self.url_for("/sessions/current", live.record)
+        alive = False
         try:
             answer = yield from self.sender.send_flow(
                 "GET", probe, headers=self.headers(live.record.token, None, None), retry=_NO_RETRY
             )
             if answer.status_code == 200:
+                alive = True
                 site = parse_payload(answer.content, answer.headers.get("content-type", ""))
                 site = site["session"]["site"]
                 session_site = str(site.get("id", session_site))
                 session_url = str(site.get("contentUrl", session_url))
         except (TableauError, KeyError, TypeError, ValueError):
             pass  # the session's own record is the next best witness
+        if need_alive and not alive:
+            return
         error = self._error(response, method, url)
         raise SiteMismatch(
             status=response.status_code,

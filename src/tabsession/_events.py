@@ -75,7 +75,10 @@ class Events:
         if logger.isEnabledFor(level):
             logger.log(level, message, extra={"tabsession_event": event, "tabsession": fields})
         if self._hook is not None:
-            self._hook(event, fields)
+            try:
+                self._hook(event, fields)
+            except Exception:  # observability must never break the request it observes
+                logger.exception("the on_event hook raised on %r; ignored", event)
 
     def snapshot(self) -> ClientStats:
         with self._lock:

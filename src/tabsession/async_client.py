@@ -22,7 +22,7 @@ from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
 from tabsession.clock import Clock
 from tabsession.errors import BadRequest
-from tabsession.pagination import PageInfo, last_page, read_page
+from tabsession.pagination import PageInfo, last_page, later_pages_params, read_page
 from tabsession.session import SessionInfo
 from tabsession.stores._threaded import ThreadedAsyncStore
 from tabsession.stores.base import AsyncTokenStore, TokenStore
@@ -229,7 +229,11 @@ class AsyncClient(BaseClient):
         concurrency: int | None = None,
         key: str | None = None,
     ) -> AsyncIterator[Any]:
-        """Like `Client.paginate`, as an async iterator (`async for item in tab.paginate(...)`)."""
+        """Like `Client.paginate`, as an async iterator (`async for item in tab.paginate(...)`).
+
+        Pages already being fetched when you leave the loop early are cancelled when the
+        iterator is closed: use `contextlib.aclosing(tab.paginate(...))` to close it at once.
+        """
         self._check_open()
         workers = self._pages(page_size, concurrency)
         base = {**(params or {}), "pageSize": page_size}
@@ -248,6 +252,7 @@ class AsyncClient(BaseClient):
             yield item
         if info is None:
             return
+        base = later_pages_params(base, info)
         last, next_page = last_page(info), 2
         pending: deque[asyncio.Task[tuple[list[Any], PageInfo | None]]] = deque()
         try:

@@ -22,7 +22,7 @@ from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
 from tabsession.clock import Clock
 from tabsession.errors import BadRequest, ConfigurationError
-from tabsession.pagination import PageInfo, last_page, read_page
+from tabsession.pagination import PageInfo, last_page, later_pages_params, read_page
 from tabsession.session import SessionInfo
 from tabsession.stores.base import TokenStore
 from tabsession.stores.memory import MemoryStore
@@ -272,6 +272,7 @@ class Client(BaseClient):
         yield from items
         if info is None:
             return
+        base = later_pages_params(base, info)
         last, next_page = last_page(info), 2
         pending: deque[Future[tuple[list[Any], PageInfo | None]]] = deque()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tabsession-page") as pool:

@@ -82,7 +82,8 @@ class TransportError(TableauError):
 class BodyNotReplayable(TableauError):
     """The session died under a request whose body was a one-shot stream, so it cannot be replayed.
 
-    Pass bytes (or a file tabsession can re-read) instead of an iterator to get automatic replay.
+    Pass the body as bytes (read the file first) instead of an iterator or a file object to get
+    automatic replay; a streamed body is sent once and never retried.
     """
 
 

@@ -8,12 +8,20 @@ fetch them concurrently (in a bounded window, yielding items in page order).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tabsession.errors import ConfigurationError, TableauError
 
-__all__ = ["MAX_PAGE_SIZE", "PageInfo", "check_page_size", "last_page", "read_page"]
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "PageInfo",
+    "check_page_size",
+    "last_page",
+    "later_pages_params",
+    "read_page",
+]
 
 MAX_PAGE_SIZE = 1000
 
@@ -87,6 +95,14 @@ def read_page(data: Any, key: str | None = None) -> tuple[list[Any], PageInfo | 
     except (KeyError, TypeError, ValueError):
         return items, None
     return items, info
+
+
+def later_pages_params(base: Mapping[str, Any], info: PageInfo) -> dict[str, Any]:
+    """Parameters for pages 2 and on: with the page size the server used for page 1 (it may cap
+    what was asked), so that page numbers line up with the items page 1 announced."""
+    if info.size > 0 and str(base.get("pageSize")) != str(info.size):
+        return {**base, "pageSize": info.size}
+    return dict(base)
 
 
 def last_page(info: PageInfo) -> int:

@@ -115,7 +115,10 @@ def test_another_sites_url_is_a_site_mismatch_naming_both_sites() -> None:
         assert emu.stats()["signins"] == 1  # a 403 never costs a sign-in
 
 
-def test_a_site_mismatch_answered_with_401_costs_exactly_one_extra_sign_in() -> None:
+def test_a_site_mismatch_answered_with_401_costs_no_sign_in() -> None:
+    """A 401 on another site's URL is probed with GET sessions/current first: the session is
+    alive, so it is a site problem. No sign-in (with a PAT it would end the session for everyone
+    sharing it), no replay."""
     with (
         emulator(sites=("marketing",), site_mismatch_status=401) as emu,
         Client(emu.url, pat(), site="marketing") as tab,
@@ -129,10 +132,26 @@ def test_a_site_mismatch_answered_with_401_costs_exactly_one_extra_sign_in() -> 
         assert error.session_site_id == emu.site_id("marketing")
         assert error.session_site_content_url == "marketing"
         stats = emu.stats()
-        assert stats["signins"] == 2  # one re-sign-in and one replay, then the diagnosis
-        assert tab.stats.replays == 1
-        assert tab.get("projects")  # the new session works
+        assert stats["signins"] == 1
+        assert tab.stats.replays == 0
+        assert tab.get("projects")  # the session was never disturbed
+        assert emu.stats()["signins"] == 1
+
+
+def test_a_401_on_another_sites_url_with_a_dead_session_signs_in_and_then_diagnoses() -> None:
+    """When the session really is dead, the 401 path runs (one sign-in, one replay) and the
+    replay's 401 is then diagnosed as a site mismatch with the fresh session."""
+    with (
+        emulator(sites=("marketing",), site_mismatch_status=401) as emu,
+        Client(emu.url, pat(), site="marketing") as tab,
+    ):
+        tab.get("projects")
+        emu.expire_sessions()
+        with pytest.raises(SiteMismatch) as caught:
+            tab.get(f"/sites/{emu.site_id('')}/projects")
+        assert caught.value.session_site_content_url == "marketing"
         assert emu.stats()["signins"] == 2
+        assert tab.stats.replays == 1
 
 
 # -- refused sign-ins (R4) -------------------------------------------------------------------------

@@ -189,8 +189,6 @@ def test_other_urls_get_the_server_preset(url: str) -> None:
         {"advisory_margin": -1.0},
         {"mandatory_margin": -0.5},
         {"advisory_margin": 10.0, "mandatory_margin": 20.0},
-        # an explicit advisory margin below the derived mandatory one (5 minutes) is refused
-        {"advisory_margin": 60.0},
     ],
 )
 def test_invalid_policies_are_refused(kwargs: dict[str, float | None]) -> None:
@@ -250,3 +248,15 @@ def test_freshness_agrees_with_remaining_time(
         assert state is Freshness.ADVISORY
     else:
         assert state is Freshness.FRESH
+
+
+def test_an_advisory_margin_below_the_derived_mandatory_one_lowers_it() -> None:
+    """advisory_margin=60 with the 240-minute default: the derived mandatory margin (5 minutes)
+    would exceed it, so mandatory follows it down instead of the policy being refused."""
+    policy = SessionPolicy(advisory_margin=60.0)
+    assert policy.advisory == 60.0
+    assert policy.mandatory == 60.0
+    assert policy.freshness(age=0.0, idle_for=240 * 60 - 61) is Freshness.FRESH
+    assert policy.freshness(age=0.0, idle_for=240 * 60 - 59) is Freshness.MANDATORY
+    explicit = SessionPolicy(advisory_margin=60.0, mandatory_margin=30.0)
+    assert explicit.mandatory == 30.0

@@ -101,7 +101,9 @@ class SessionPolicy:
     def mandatory(self) -> float:
         if self.mandatory_margin is not None:
             return self.mandatory_margin
-        return 0.0 if math.isinf(self.lifetime) else min(5 * MINUTE, self.lifetime / 24)
+        derived = 0.0 if math.isinf(self.lifetime) else min(5 * MINUTE, self.lifetime / 24)
+        # an explicit advisory margin below the derived mandatory one lowers the mandatory one
+        return min(derived, self.advisory)
 
     def remaining(self, age: float, idle_for: float) -> float:
         """Seconds until the server is expected to end a session `age` seconds old, last used

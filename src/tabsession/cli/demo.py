@@ -177,10 +177,11 @@ def _explained(url: str, site: str, other_site_id: str) -> list[tuple[str, str]]
     shown: list[tuple[str, str]] = []
     with tabsession.Client(url, auth, site=site) as tab:
         tab.sign_in()
-        for label, call in (
+        attempts: list[tuple[str, Callable[[], Any]]] = [
             ("a bad request", lambda: tab.get("workbooks", params={"pageSize": "ten"})),
             ("another site's URL", lambda: tab.get(f"/sites/{other_site_id}/workbooks")),
-        ):
+        ]
+        for label, call in attempts:
             try:
                 call()
             except tabsession.TableauError as exc:

@@ -24,7 +24,7 @@ from tabsession.clock import Clock
 from tabsession.errors import ResponseError, TransportError
 from tabsession.transport.retry import RetryPolicy
 
-__all__ = ["MAX_REDIRECTS", "Sender", "origin_of"]
+__all__ = ["MAX_REDIRECTS", "Sender", "origin_of", "server_base"]
 
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -33,6 +33,16 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def server_base(url: str) -> str:
+    """The server's base URL from an API URL: everything before `/api/` (a path prefix such as
+    `https://host/tableau` is kept); the origin when the URL has no `/api/`."""
+    parts = urlsplit(url)
+    path = parts.path
+    cut = path.find("/api/")
+    prefix = path[:cut] if cut >= 0 else ""
+    return f"{parts.scheme}://{parts.netloc}{prefix.rstrip('/')}"
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -93,7 +103,7 @@ class Sender:
                     url=url,
                 )
             if origin_of(target) != origin_of(url):
-                self.server = origin_of(target)
+                self.server = server_base(target)
             return method, target
         if not _same_host_upgrade(url, target):
             raise ResponseError(
