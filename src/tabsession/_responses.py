@@ -121,16 +121,9 @@ def error_for_response(
     the sign-in and site-mismatch cases, which need to know the request)."""
     body = parse_error_body(content, headers.get("content-type", ""))
     cls = error_class_for_status(status)
+    extra: dict[str, Any] = {}
     if cls is RateLimited:
-        return RateLimited(
-            status=status,
-            code=body.code,
-            summary=body.summary,
-            detail=body.detail,
-            method=method,
-            url=url,
-            retry_after=parse_retry_after(headers.get("retry-after"), now),
-        )
+        extra["retry_after"] = parse_retry_after(headers.get("retry-after"), now)
     return cls(
         status=status,
         code=body.code,
@@ -138,4 +131,5 @@ def error_for_response(
         detail=body.detail,
         method=method,
         url=url,
+        **extra,
     )

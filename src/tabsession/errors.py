@@ -20,10 +20,13 @@
 
 Classify by HTTP status first, Tableau code second, never by message text. Every error carries
 the method and URL (the token travels in a header, so it is never part of them); none carries a
-secret. Constructors are keyword-only.
+secret. Constructors are keyword-only; subclasses take their own fields and pass the rest
+(`status`, `code`, `summary`, `detail`, `method`, `url`) to `ResponseError`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "BadRequest",
@@ -148,27 +151,10 @@ class SignInFailed(ResponseError):
     """
 
     def __init__(
-        self,
-        message: str | None = None,
-        *,
-        status: int,
-        code: str | None = None,
-        summary: str | None = None,
-        detail: str | None = None,
-        method: str | None = None,
-        url: str | None = None,
-        likely_cause: str = "",
+        self, message: str | None = None, *, likely_cause: str = "", **fields: Any
     ) -> None:
         self.likely_cause = likely_cause
-        super().__init__(
-            message,
-            status=status,
-            code=code,
-            summary=summary,
-            detail=detail,
-            method=method,
-            url=url,
-        )
+        super().__init__(message, **fields)
 
     def _describe(self) -> str:
         base = super()._describe()
@@ -190,28 +176,15 @@ class SiteMismatch(Forbidden):
         self,
         message: str | None = None,
         *,
-        status: int,
-        code: str | None = None,
-        summary: str | None = None,
-        detail: str | None = None,
-        method: str | None = None,
-        url: str | None = None,
         requested_site_id: str,
         session_site_id: str,
         session_site_content_url: str | None = None,
+        **fields: Any,
     ) -> None:
         self.requested_site_id = requested_site_id
         self.session_site_id = session_site_id
         self.session_site_content_url = session_site_content_url
-        super().__init__(
-            message,
-            status=status,
-            code=code,
-            summary=summary,
-            detail=detail,
-            method=method,
-            url=url,
-        )
+        super().__init__(message, **fields)
 
     def _describe(self) -> str:
         name = self.session_site_content_url
@@ -242,24 +215,12 @@ class RateLimited(ResponseError):
         self,
         message: str | None = None,
         *,
-        status: int = 429,
-        code: str | None = None,
-        summary: str | None = None,
-        detail: str | None = None,
-        method: str | None = None,
-        url: str | None = None,
         retry_after: float | None = None,
+        **fields: Any,
     ) -> None:
         self.retry_after = retry_after
-        super().__init__(
-            message,
-            status=status,
-            code=code,
-            summary=summary,
-            detail=detail,
-            method=method,
-            url=url,
-        )
+        fields.setdefault("status", 429)
+        super().__init__(message, **fields)
 
 
 class ServerError(ResponseError):

@@ -16,7 +16,7 @@ from typing import Any
 
 from tabsession.clock import Clock
 from tabsession.emulator.config import Account
-from tabsession.emulator.state.errors import ApiError
+from tabsession.emulator.state.errors import ApiError, text_field
 from tabsession.emulator.state.kinds import KINDS, SITE_ROLES, Kind
 from tabsession.emulator.state.query import Page, Query, run_query
 from tabsession.emulator.state.seed import ItemsByKind, iso, revision, seed_site, stable_id
@@ -40,15 +40,6 @@ def _clone(value: Any) -> Any:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def _text(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, (dict, list)):
-        raise ApiError.malformed_body(f"'{key}' must be a string")
-    return str(value)
 
 
 class SiteContent:
@@ -185,18 +176,18 @@ class SiteContent:
 
     def create_project(self, data: Mapping[str, Any], owner_id: str) -> Item:
         with self._lock:
-            name = _text(data, "name")
+            name = text_field(data, "name")
             if not name:
                 raise ApiError.malformed_body("a project needs a name")
-            parent = _text(data, "parentProjectId") or ""
+            parent = text_field(data, "parentProjectId") or ""
             if parent:
                 self._get("projects", parent)
             self._unique_project_name(name, parent, None)
             project: Item = {
                 "id": self._new_id("project"),
                 "name": name,
-                "description": _text(data, "description") or "",
-                "contentPermissions": _text(data, "contentPermissions") or "ManagedByOwner",
+                "description": text_field(data, "description") or "",
+                "contentPermissions": text_field(data, "contentPermissions") or "ManagedByOwner",
                 "parentProjectId": parent,
                 "topLevelProject": parent == "",
                 "writeable": True,
@@ -221,8 +212,8 @@ class SiteContent:
     def update_project(self, project_id: str, data: Mapping[str, Any]) -> Item:
         with self._lock:
             project = self._get("projects", project_id)
-            name = _text(data, "name") or project["name"]
-            parent = _text(data, "parentProjectId")
+            name = text_field(data, "name") or project["name"]
+            parent = text_field(data, "parentProjectId")
             parent = project["parentProjectId"] if parent is None else parent
             if parent:
                 self._get("projects", parent)
@@ -233,7 +224,7 @@ class SiteContent:
             if isinstance(owner, Mapping) and owner.get("id"):
                 project["owner"] = self._owner_ref(str(owner["id"]))
             for key in ("description", "contentPermissions"):
-                value = _text(data, key)
+                value = text_field(data, key)
                 if value is not None:
                     project[key] = value
             project.update(name=name, parentProjectId=parent, topLevelProject=parent == "")
@@ -268,12 +259,12 @@ class SiteContent:
 
     def create_group(self, data: Mapping[str, Any]) -> Item:
         with self._lock:
-            name = _text(data, "name")
+            name = text_field(data, "name")
             if not name:
                 raise ApiError.malformed_body("a group needs a name")
             self._unique_group_name(name, None)
             group: Item = {"id": self._new_id("group"), "name": name, "domain": {"name": "local"}}
-            role = _text(data, "minimumSiteRole")
+            role = text_field(data, "minimumSiteRole")
             if role is not None:
                 self._check_role(role)
                 group["minimumSiteRole"] = role
@@ -292,11 +283,11 @@ class SiteContent:
     def update_group(self, group_id: str, data: Mapping[str, Any]) -> Item:
         with self._lock:
             group = self._get("groups", group_id)
-            name = _text(data, "name")
+            name = text_field(data, "name")
             if name:
                 self._unique_group_name(name, group_id)
                 group["name"] = name
-            role = _text(data, "minimumSiteRole")
+            role = text_field(data, "minimumSiteRole")
             if role is not None:
                 self._check_role(role)
                 group["minimumSiteRole"] = role
@@ -338,8 +329,8 @@ class SiteContent:
 
     def add_user(self, data: Mapping[str, Any]) -> Item:
         with self._lock:
-            name = _text(data, "name")
-            role = _text(data, "siteRole")
+            name = text_field(data, "name")
+            role = text_field(data, "siteRole")
             if not name or not role:
                 raise ApiError.malformed_body("a user needs a name and a siteRole")
             self._check_role(role)
@@ -351,7 +342,7 @@ class SiteContent:
                 "id": self._new_id("user"),
                 "name": name,
                 "siteRole": role,
-                "authSetting": _text(data, "authSetting") or "ServerDefault",
+                "authSetting": text_field(data, "authSetting") or "ServerDefault",
                 "externalAuthUserId": "",
                 "domain": {"name": "local"},
             }
@@ -367,12 +358,12 @@ class SiteContent:
     def update_user(self, user_id: str, data: Mapping[str, Any]) -> Item:
         with self._lock:
             user = self._get("users", user_id)
-            role = _text(data, "siteRole")
+            role = text_field(data, "siteRole")
             if role is not None:
                 self._check_role(role)
                 user["siteRole"] = role
             for key in ("fullName", "email", "authSetting"):
-                value = _text(data, key)
+                value = text_field(data, key)
                 if value is not None:
                     user[key] = value
             user["_rev"] = revision()

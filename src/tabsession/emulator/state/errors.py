@@ -6,7 +6,10 @@ the strings live servers send (see the spec, §3.3), not the reference tables' v
 
 from __future__ import annotations
 
-__all__ = ["ApiError"]
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["ApiError", "text_field"]
 
 
 class ApiError(Exception):
@@ -144,3 +147,14 @@ class ApiError(Exception):
     @classmethod
     def conflict(cls, code: str, summary: str, detail: str) -> ApiError:
         return cls(409, code, summary, detail)
+
+
+def text_field(data: Mapping[str, Any], key: str) -> str | None:
+    """A scalar field of a request body as text, None when absent; 400000 when it is an object
+    or a list (request bodies reach the state as dicts, from XML or JSON alike)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise ApiError.malformed_body(f"'{key}' must be a string")
+    return str(value)

@@ -7,37 +7,28 @@ from typing import Any
 from tabsession.emulator.http.call import Call, Reply
 from tabsession.emulator.http.render import Node
 from tabsession.emulator.state.auth import Session, SignInRequest
-from tabsession.emulator.state.errors import ApiError
+from tabsession.emulator.state.errors import ApiError, text_field
 
 __all__ = ["sign_in", "sign_out", "switch_site"]
-
-
-def _string(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, (dict, list)):
-        raise ApiError.malformed_body(f"'{key}' must be a string")
-    return str(value)
 
 
 def _site_url(data: dict[str, Any]) -> str:
     site = data.get("site")
     if not isinstance(site, dict):
         raise ApiError.malformed_body("credentials need a 'site' element with a contentUrl")
-    return _string(site, "contentUrl") or ""
+    return text_field(site, "contentUrl") or ""
 
 
 def read_sign_in(credentials: dict[str, Any]) -> SignInRequest:
     """Which credentials the body carries: password, PAT or JWT (exactly one)."""
     site_url = _site_url(credentials)
     user = credentials.get("user")
-    impersonate = _string(user, "id") if isinstance(user, dict) else None
-    jwt = _string(credentials, "jwt")
-    pat_name = _string(credentials, "personalAccessTokenName")
-    pat_secret = _string(credentials, "personalAccessTokenSecret")
-    name = _string(credentials, "name")
-    password = _string(credentials, "password")
+    impersonate = text_field(user, "id") if isinstance(user, dict) else None
+    jwt = text_field(credentials, "jwt")
+    pat_name = text_field(credentials, "personalAccessTokenName")
+    pat_secret = text_field(credentials, "personalAccessTokenSecret")
+    name = text_field(credentials, "name")
+    password = text_field(credentials, "password")
     given = [jwt is not None, pat_name is not None or pat_secret is not None, name is not None]
     if sum(given) != 1:
         raise ApiError.malformed_body("credentials need exactly one of name, PAT or jwt")
@@ -91,5 +82,5 @@ def switch_site(call: Call) -> Reply:
     if call.state.config.mode != "server":
         raise ApiError.forbidden("Switch Site is not available on Tableau Cloud.")
     site = call.element("site")
-    new = call.state.auth.switch_site(call.token, _string(site, "contentUrl") or "")
+    new = call.state.auth.switch_site(call.token, text_field(site, "contentUrl") or "")
     return Reply(200, [credentials_node(call, new)])
