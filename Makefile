@@ -33,7 +33,7 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks --record
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,61 +6,25 @@ keep-alive connections driven by a minimal asyncio HTTP/1.1 client, lean enough 
 is not what is measured. Each scenario runs for a fixed time after a short warm-up and counts
 only complete 200 answers; any other answer fails the run.
 
-    python benchmarks/emulator_throughput.py          # ~5 s per scenario
-    python benchmarks/emulator_throughput.py --quick  # ~1.5 s per scenario
+    python -m benchmarks.emulator_throughput          # ~5 s per scenario
+    python -m benchmarks.emulator_throughput --quick  # ~1.5 s per scenario
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
 import os
-import re
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 from typing import Any
+
+from benchmarks._emulator import API_VERSION, running_emulator, sign_in
+from benchmarks._report import main
 
 __all__ = ["run"]
 
 CONNECTIONS = 4
 SEED_ITEMS = 1000
-_URL = re.compile(r"running at (http://127\.0\.0\.1:(\d+))")
-
-
-def _start_emulator(exit_after: float) -> tuple[subprocess.Popen[str], str]:
-    exe = Path(sys.executable).with_name("tabsession")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "tabsession.cli"]
-    process = subprocess.Popen(
-        [*command, "emulator", "--port", "0", "--exit-after", f"{exit_after:.0f}s",
-         "--seed-items", str(SEED_ITEMS), "--log-level", "error"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-    )  # fmt: skip
-    assert process.stdout is not None
-    for line in process.stdout:
-        found = _URL.search(line)
-        if found:
-            return process, found.group(1)
-    process.kill()
-    raise RuntimeError("the emulator did not print its URL")
-
-
-def _sign_in(base: str) -> tuple[str, str]:
-    body = {"credentials": {"name": "admin", "password": "admin", "site": {"contentUrl": ""}}}
-    request = urllib.request.Request(
-        f"{base}/api/3.23/auth/signin",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        creds = json.load(response)["credentials"]
-    return str(creds["token"]), str(creds["site"]["id"])
 
 
 async def _connection(
@@ -136,22 +100,21 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     """Measure each scenario; rows of name, value (requests per second), unit and notes."""
     seconds, warmup = (1.5, 0.3) if quick else (5.0, 0.5)
     scenarios = 4
-    process, base = _start_emulator(exit_after=scenarios * (seconds + warmup + 20) + 30)
-    try:
+    exit_after = scenarios * (seconds + warmup + 20) + 30
+    with running_emulator("--seed-items", str(SEED_ITEMS), exit_after=exit_after) as base:
         port = int(base.rsplit(":", 1)[1])
-        token, site = _sign_in(base)
+        token, site = sign_in(base, "admin", "admin")
+        api = f"/api/{API_VERSION}"
         cases = [
-            ("GET serverinfo (no auth)", _request("/api/3.23/serverinfo", None)),
-            ("GET sessions/current", _request("/api/3.23/sessions/current", token)),
+            ("GET serverinfo (no auth)", _request(f"{api}/serverinfo", None)),
+            ("GET sessions/current", _request(f"{api}/sessions/current", token)),
             (
                 "GET workbooks?pageSize=100 (XML)",
-                _request(f"/api/3.23/sites/{site}/workbooks?pageSize=100", token),
+                _request(f"{api}/sites/{site}/workbooks?pageSize=100", token),
             ),
             (
                 "GET workbooks?pageSize=100 (JSON)",
-                _request(
-                    f"/api/3.23/sites/{site}/workbooks?pageSize=100", token, "application/json"
-                ),
+                _request(f"{api}/sites/{site}/workbooks?pageSize=100", token, "application/json"),
             ),
         ]
         notes = (
@@ -165,14 +128,7 @@ def run(quick: bool = False) -> list[dict[str, object]]:
                 {"name": f"emulator {name}", "value": round(rate), "unit": "req/s", "notes": notes}
             )
         return rows
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 if __name__ == "__main__":
-    for row in run(quick="--quick" in sys.argv[1:]):
-        print(f"{row['name']:<45} {row['value']:>8} {row['unit']}   ({row['notes']})")
+    main(run)

@@ -243,9 +243,11 @@ class ClientCore:
                 yield from self._diagnose_site(response, method, url, live, need_alive=True)
                 if replayed:
                     raise SessionExpired(
-                        "the session was refused again right after a fresh sign-in; the "
-                        "credentials may lack access to this resource or another process keeps "
-                        f"ending the session: {self._error(response, method, url)}",
+                        "the request was refused again after its session was renewed "
+                        f"(generation {live.record.generation}; tabsession replays a request "
+                        "once): the session ended again meanwhile (another process signing in "
+                        "with the same PAT, or an administrator), or the credentials lack access "
+                        f"to this resource. {self._error(response, method, url)}",
                         status=401,
                         code=parse_error_body(response.content, "").code,
                         method=method,

@@ -21,9 +21,8 @@ from tabsession.emulator import Emulator, PatSpec
 from tests._redis import require_redis, running_redis
 from tests.conftest import PAT_NAME, PAT_SECRET
 from tests.reliability._processes import (
-    FAILURE_KINDS,
     build_client,
-    counted_worker_process,
+    counted_run,
     phase_worker_process,
 )
 from tests.reliability._workload import SPAWN, Phases
@@ -110,50 +109,16 @@ def test_two_hosts_share_one_pat_through_redis(redis_url: Any) -> None:
         assert emu.stats()["signins"] == 1 + EXPIRIES
 
 
-def _counted_run(
-    url: str, spec: Mapping[str, Any], expire: Any, options: Mapping[str, Any]
-) -> dict[str, Any]:
-    calls = 30
-    total = PROCESSES * THREADS * calls
-    progress = SPAWN.Value("q", 0)
-    failures = SPAWN.Array("q", [0] * len(FAILURE_KINDS))
-    processes = [
-        SPAWN.Process(
-            target=counted_worker_process,
-            args=(url, spec, calls, THREADS, progress, failures, options),
-        )
-        for _ in range(PROCESSES)
-    ]
-    for process in processes:
-        process.start()
-    try:
-        for fraction in (0.25, 0.5, 0.75):
-            deadline = time.monotonic() + 90
-            while progress.value < total * fraction and any(p.is_alive() for p in processes):
-                assert time.monotonic() < deadline, "the workers stalled"
-                time.sleep(0.01)
-            expire()
-    finally:
-        for process in processes:
-            process.join(90)
-            if process.is_alive():
-                process.kill()
-    by_kind = {
-        kind: int(count) for kind, count in zip(FAILURE_KINDS, failures[:], strict=True) if count
-    }
-    return {"calls": total, "failed": sum(by_kind.values()), "by_kind": by_kind}
-
-
 def test_without_a_shared_store_workers_sharing_a_pat_fail(tmp_path: Path) -> None:
     """The baseline the stores remove: each process signs in on its own and ends the others'
     sessions. With the default breaker, they stop with SessionContention instead of thrashing."""
     with _emulator() as emu:
-        private = _counted_run(emu.url, {"kind": "memory"}, emu.expire_sessions, {})
+        private = counted_run(emu.url, {"kind": "memory"}, emu.expire_sessions, {})
         assert private["failed"] > 0, private
         assert emu.stats()["signins"] > 1 + EXPIRIES
     with _emulator() as emu:
         spec = {"kind": "file", "directory": str(tmp_path / "sessions")}
-        shared = _counted_run(emu.url, spec, emu.expire_sessions, OPTIONS)
+        shared = counted_run(emu.url, spec, emu.expire_sessions, OPTIONS)
         assert shared["failed"] == 0, shared
         assert emu.stats()["signins"] == 1 + EXPIRIES
 

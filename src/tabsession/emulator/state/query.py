@@ -185,11 +185,16 @@ def run_query(
     items: Sequence[Mapping[str, Any]], query: Query, fields: Mapping[str, Field]
 ) -> Page:
     """Filter, sort and cut one page out of `items` (which are not modified)."""
-    selected = [
-        item
-        for item in items
-        if all(_test(c, fields[c.field].get(item), fields[c.field].type) for c in query.conditions)
-    ]
+    if query.conditions:
+        selected = [
+            item
+            for item in items
+            if all(
+                _test(c, fields[c.field].get(item), fields[c.field].type) for c in query.conditions
+            )
+        ]
+    else:
+        selected = list(items)  # no filter: no per-item work (listing 10,000 items is common)
     for name, descending in reversed(query.sort):
         field = fields[name]
 
