@@ -184,8 +184,19 @@ def _explained(url: str, site: str, other_site_id: str) -> list[tuple[str, str]]
         for label, call in attempts:
             try:
                 call()
-            except tabsession.TableauError as exc:
-                shown.append((label, f"{type(exc).__name__}: {exc.message}"))
+            except tabsession.SiteMismatch as exc:
+                shown.append(
+                    (
+                        label,
+                        f"SiteMismatch: the URL names site {exc.requested_site_id[:8]}…, the "
+                        f"session is on {exc.session_site_id[:8]}… "
+                        f"({exc.session_site_content_url!r}); no new sign-in",
+                    )
+                )
+            except tabsession.ResponseError as exc:
+                shown.append(
+                    (label, f"{type(exc).__name__} {exc.code}: {exc.detail} (no new sign-in)")
+                )
     wrong = tabsession.Client(url, tabsession.Password("admin", "not-the-password"), site=site)
     with wrong:
         try:
