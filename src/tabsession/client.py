@@ -60,8 +60,9 @@ class Client(BaseClient):
     - `sign_out_on_close`: default True for a private store, False for a shared one (never end a
       session others are using).
     - `clock`, `sleep`: injectable for tests. `on_event(name, fields)`: called for every event.
-    - `lock_ttl`: how long a crashed holder blocks the store's sign-in lock (default 90 s, more
-      than a sign-in can take); `wait_timeout`: how long to wait for another worker's sign-in.
+    - `lock_ttl`: how long the store's sign-in lock outlives a crashed holder. It must exceed
+      the longest sign-in (its 20 s retry budget plus `timeout`); default: that plus 10 s, at
+      least 90 s. `wait_timeout`: how long to wait for another worker's sign-in (120 s).
     - `failure_cooldown`: seconds during which a refused sign-in is not attempted again.
     - `http_client`: your own `httpx.Client` (redirects are handled by tabsession regardless).
     """
@@ -83,7 +84,7 @@ class Client(BaseClient):
         breaker: Breaker | None = DEFAULT_BREAKER,
         on_event: EventHook | None = None,
         sign_out_on_close: bool | None = None,
-        lock_ttl: float = 90.0,
+        lock_ttl: float | None = None,
         wait_timeout: float = 120.0,
         failure_cooldown: float = 60.0,
         verify: bool | str = True,
@@ -102,6 +103,7 @@ class Client(BaseClient):
             api_version=api_version,
             retry=retry,
             page_concurrency=page_concurrency,
+            timeout=timeout,
             clock=clock,
             breaker=breaker,
             on_event=on_event,

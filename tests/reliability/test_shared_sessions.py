@@ -138,7 +138,14 @@ def test_lock_holder_killed_during_sign_in(
         }
     else:
         spec = {"kind": "file", "directory": str(tmp_path / "sessions")}
-    options = {**OPTIONS, "lock_ttl": 3.0}
+    # a short lease for the test, so the sign-in budget must be short too: the lock must
+    # outlive the longest sign-in (retry deadline + request timeout; the victim's takes 1.5 s)
+    options = {
+        **OPTIONS,
+        "lock_ttl": 3.0,
+        "timeout": 2.0,
+        "retry": tabsession.RetryPolicy(deadline=0.5),
+    }
     with _emulator() as emu:
         # the victim's sign-in takes 1.5 s on the server
         emu.set_faults(

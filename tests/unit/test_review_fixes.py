@@ -67,3 +67,22 @@ def test_an_unreadable_success_answer_is_a_tableau_error(content: bytes, content
     assert isinstance(caught.value, TableauError)
     assert caught.value.status == 200
     assert caught.value.url == str(request.url)
+
+
+def test_the_lock_must_outlive_the_longest_sign_in() -> None:
+    import tabsession
+
+    auth = tabsession.PersonalAccessToken("p", "s")
+    with pytest.raises(tabsession.ConfigurationError, match="must exceed the longest sign-in"):
+        tabsession.Client("https://t.example.com", auth, lock_ttl=30.0)  # 20 s + 60 s timeout
+    short = tabsession.RetryPolicy(deadline=1.0)
+    client = tabsession.Client(
+        "https://t.example.com", auth, lock_ttl=3.0, timeout=1.5, retry=short
+    )
+    assert client._core.manager.lock_ttl == 3.0
+    client.close()
+    default = tabsession.Client("https://t.example.com", auth, timeout=120.0)
+    assert default._core.manager.lock_ttl == 150.0  # 20 s budget + 120 s timeout + 10 s
+    assert default._core.manager.signin_retry is not None
+    assert default._core.manager.signin_retry.attempts == 3
+    default.close()
