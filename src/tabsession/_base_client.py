@@ -35,15 +35,6 @@ SIGNIN_ATTEMPTS = 3
 SIGNIN_BUDGET = 20.0
 """Sign-in retries (429, 5xx, connection errors; never a refusal) stop after 3 attempts or 20 s."""
 
-ENV_VARS = (
-    "TABLEAU_SERVER",
-    "TABLEAU_SITE",
-    "TABLEAU_PAT_NAME",
-    "TABLEAU_PAT_SECRET",
-    "TABLEAU_USERNAME",
-    "TABLEAU_PASSWORD",
-)
-
 
 def credentials_from_env(env: Mapping[str, str]) -> tuple[str, str, Credential]:
     """(server, site, credential) from TABLEAU_* variables; a PAT wins over a password."""

@@ -20,7 +20,7 @@ from tabsession._version import __version__
 from tabsession.auth.credentials import Credential
 from tabsession.auth.manager import Breaker, LiveSession, SessionManager
 from tabsession.auth.policy import SessionPolicy
-from tabsession.auth.signin import negotiate_version_flow, read_credentials
+from tabsession.auth.signin import read_credentials
 from tabsession.clock import Clock
 from tabsession.errors import (
     BodyNotReplayable,
@@ -195,10 +195,22 @@ class ClientCore:
     # -- flows -----------------------------------------------------------------------------------
 
     def session_flow(self) -> Flow[LiveSession]:
+        """The held session if fresh (no I/O), else one from the manager's single flight."""
         live = self.manager.fresh()
         if live is not None:
             return live
         return (yield from self.manager.session_flow())
+
+    def sign_in_flow(self, *, force: bool) -> Flow[SessionInfo]:
+        """Make sure a session exists; `force` replaces the held one with a new sign-in."""
+        live = self.manager.live
+        if force and live is not None:
+            yield from self.manager.session_flow(failed=live.record)
+        else:
+            yield from self.session_flow()
+        info = self.session_info()
+        assert info is not None  # a session flow always ends holding a session
+        return info
 
     def request_flow(
         self,
@@ -216,9 +228,7 @@ class ClientCore:
         body, content_type, replayable = self.encode_body(json_body, content)
         retry = None if replayable else _NO_RETRY
         manager = self.manager
-        live = manager.fresh()
-        if live is None:
-            live = yield from manager.session_flow()
+        live = yield from self.session_flow()
         replayed = False
         while True:
             url = self.url_for(path, live.record)
@@ -331,10 +341,7 @@ class ClientCore:
 
     def server_info_flow(self) -> Flow[dict[str, Any]]:
         """GET serverinfo (no sign-in needed) at the negotiated or configured version."""
-        version = self.manager.api_version
-        if version is None:
-            version = yield from negotiate_version_flow(self.sender)
-            self.manager.api_version = version
+        version = yield from self.manager.version_flow()
         url = f"{self.sender.server}/api/{version}/serverinfo"
         response = yield from self.sender.send_flow(
             "GET", url, headers={"Accept": "application/json", "User-Agent": USER_AGENT}

@@ -283,14 +283,7 @@ class AsyncClient(BaseClient):
 
     async def sign_in(self, *, force: bool = False) -> SessionInfo:
         self._check_open()
-        live = self._core.manager.live
-        if force and live is not None:
-            await self._run(self._core.manager.session_flow(failed=live.record))
-        else:
-            await self._run(self._core.session_flow())
-        info = self.session
-        assert info is not None
-        return info
+        return await self._run(self._core.sign_in_flow(force=force))
 
     async def sign_out(self) -> bool:
         return await self._run(self._core.sign_out_flow())

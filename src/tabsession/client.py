@@ -304,14 +304,7 @@ class Client(BaseClient):
     def sign_in(self, *, force: bool = False) -> SessionInfo:
         """Make sure a session exists (sign-in is otherwise lazy); `force` replaces it."""
         self._check_open()
-        live = self._core.manager.live
-        if force and live is not None:
-            self._run(self._core.manager.session_flow(failed=live.record))
-        else:
-            self._run(self._core.session_flow())
-        info = self.session
-        assert info is not None
-        return info
+        return self._run(self._core.sign_in_flow(force=force))
 
     def sign_out(self) -> bool:
         """End the session now (best effort: never raises). With a shared store this ends the

@@ -113,7 +113,6 @@ class SessionManager:
         self.events = events
         self.breaker = breaker
         self.api_version = api_version
-        self.shared_store = shared_store
         self.lock_ttl = lock_ttl
         self.wait_timeout = wait_timeout
         self.failure_cooldown = failure_cooldown
@@ -263,6 +262,12 @@ class SessionManager:
             )
             yield StoreOp("wait", (key, seen, min(1.0, deadline - now)))
 
+    def version_flow(self, retry: RetryPolicy | None = None) -> Flow[str]:
+        """The REST API version: configured, taken from a shared record, or negotiated once."""
+        if self.api_version is None:
+            self.api_version = yield from negotiate_version_flow(self.sender, retry)
+        return self.api_version
+
     def _advisory_refresh(
         self, record: StoredSession | None, live: LiveSession
     ) -> Flow[LiveSession]:
@@ -324,10 +329,7 @@ class SessionManager:
         self._check_cooldown()
         store_now: float = yield StoreOp("now")
         recent = self._check_breaker(record, store_now)
-        version = self.api_version
-        if version is None:
-            version = yield from negotiate_version_flow(self.sender, self.signin_retry)
-            self.api_version = version
+        version = yield from self.version_flow(self.signin_retry)
         try:
             result = yield from sign_in_flow(
                 self.sender,
