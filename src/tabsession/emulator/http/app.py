@@ -99,6 +99,7 @@ class EmulatorApp:
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
+        self._max_version = parse_version(state.config.api_version)  # the config never changes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -136,7 +137,8 @@ class EmulatorApp:
         found = _API.match(request.url.path)
         version, rest = (found.group(1), found.group(2)) if found else ("", "")
         fmt = response_format(request.headers.get("accept", ""))
-        render_version = version if self._version_ok(version) else state.config.api_version
+        version_ok = self._version_ok(version)
+        render_version = version if version_ok else state.config.api_version
         signin = rest.lower().rstrip("/") == "auth/signin"
         # The whole request arrives before the server works on it: latency stands for processing
         # time, so a client that gives up (or dies) while it waits does not stop the work, as
@@ -155,7 +157,7 @@ class EmulatorApp:
             state.stats.response(response.status_code, code)
             return response
         try:
-            reply = self._dispatch(request, method, version, rest, raw, fmt, decision)
+            reply = self._dispatch(request, method, version, version_ok, rest, raw, fmt, decision)
             response, code = _reply_response(reply, fmt, render_version), None
         except ApiError as error:
             response, code = _error_response(error, fmt, render_version)
@@ -181,20 +183,21 @@ class EmulatorApp:
             wanted = parse_version(version)
         except ValueError:
             return False
-        return (2, 0) <= wanted <= parse_version(self.state.config.api_version)
+        return (2, 0) <= wanted <= self._max_version
 
     def _dispatch(
         self,
         request: Request,
         method: str,
         version: str,
+        version_ok: bool,
         rest: str,
         raw: bytes,
         fmt: Format,
         decision: FaultDecision,
     ) -> Reply:
         state = self.state
-        if not self._version_ok(version):
+        if not version_ok:
             raise ApiError.unknown_resource(f"/{version}/{rest}")
         found = match_route(rest)
         if found is None:
