@@ -201,6 +201,22 @@ class ClientCore:
             return live
         return (yield from self.manager.session_flow())
 
+    def token_flow(self) -> Flow[str]:
+        """A live session token (signing in when there is none): for callers that send requests
+        themselves (the TSC adapter, the proxy, `tabsession token`)."""
+        live = yield from self.session_flow()
+        return live.record.token
+
+    def renew_flow(self, stale_token: str) -> Flow[str]:
+        """After a 401 on `stale_token`: a newer session's token (single flight, R3). If the
+        held session is already newer than `stale_token`'s, it is returned without I/O."""
+        live = self.manager.live
+        if live is None or live.record.token != stale_token:
+            return (yield from self.token_flow())
+        self.manager.note_rejected(live)
+        renewed = yield from self.manager.session_flow(failed=live.record)
+        return renewed.record.token
+
     def sign_in_flow(self, *, force: bool) -> Flow[SessionInfo]:
         """Make sure a session exists; `force` replaces the held one with a new sign-in."""
         live = self.manager.live

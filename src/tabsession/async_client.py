@@ -285,6 +285,19 @@ class AsyncClient(BaseClient):
         self._check_open()
         return await self._run(self._core.sign_in_flow(force=force))
 
+    async def token(self) -> str:
+        """A live session token, signing in if needed. For tools that send their own requests
+        with `X-Tableau-Auth`; after a 401 with it, call `renew(token)`. Treat it as a secret."""
+        self._check_open()
+        return await self._run(self._core.token_flow())
+
+    async def renew(self, stale_token: str) -> str:
+        """The token to use after `stale_token` met a 401: one sign-in for all callers that
+        report the same token at once (and for everyone sharing the store); the current token
+        at once if the session was already renewed."""
+        self._check_open()
+        return await self._run(self._core.renew_flow(stale_token))
+
     async def sign_out(self) -> bool:
         return await self._run(self._core.sign_out_flow())
 

@@ -306,6 +306,19 @@ class Client(BaseClient):
         self._check_open()
         return self._run(self._core.sign_in_flow(force=force))
 
+    def token(self) -> str:
+        """A live session token, signing in if needed. For tools that send their own requests
+        with `X-Tableau-Auth`; after a 401 with it, call `renew(token)`. Treat it as a secret."""
+        self._check_open()
+        return self._run(self._core.token_flow())
+
+    def renew(self, stale_token: str) -> str:
+        """The token to use after `stale_token` met a 401: one sign-in for all callers that
+        report the same token at once (and for everyone sharing the store); the current token
+        at once if the session was already renewed."""
+        self._check_open()
+        return self._run(self._core.renew_flow(stale_token))
+
     def sign_out(self) -> bool:
         """End the session now (best effort: never raises). With a shared store this ends the
         session for everyone sharing it."""
