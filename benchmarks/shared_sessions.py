@@ -18,8 +18,8 @@ Variants:
 - private stores with breaker=None: pure thrash, every process ending the others' sessions;
 - one FileStore for all processes; one RedisStore (a real redis-server on loopback; the row is
   skipped with a note when no redis-server is installed). These two use
-  `Breaker(max_signins=20, window=600)`: expiries forced seconds apart would otherwise look like
-  contention, and this measures single flight, not the breaker.
+  `Breaker(max_young_deaths=20, window=600)`: expiries forced seconds apart would otherwise
+  look like contention, and this measures single flight, not the breaker.
 
 Run from the repository root (it imports the workers from `tests.reliability`):
 
@@ -54,7 +54,7 @@ __all__ = ["run"]
 PROCESSES, THREADS, CALLS, EXPIRIES = 8, 4, 30, 3
 STALL_TIMEOUT = 90.0
 JOIN_TIMEOUT = 90.0
-SHARED_OPTIONS: Mapping[str, Any] = {"breaker": tabsession.Breaker(max_signins=20, window=600)}
+SHARED_OPTIONS: Mapping[str, Any] = {"breaker": tabsession.Breaker(max_young_deaths=20, window=600)}
 
 Row = dict[str, object]
 

@@ -15,6 +15,7 @@ in `tabsession.stores` and the errors in `tabsession.errors`.
 
 from tabsession._version import __version__
 from tabsession.async_client import AsyncClient
+from tabsession.auth.breaker import Breaker
 from tabsession.auth.credentials import (
     JWT,
     ConnectedAppJWT,
@@ -22,7 +23,6 @@ from tabsession.auth.credentials import (
     Password,
     PersonalAccessToken,
 )
-from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
 from tabsession.client import Client
 from tabsession.errors import (

@@ -5,35 +5,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
+from tabsession._config import DEFAULT_BREAKER, ClientConfig
 from tabsession._core import ClientCore
 from tabsession._events import ClientStats, EventHook
 from tabsession._httpx import Response
 from tabsession._responses import parse_payload
 from tabsession.auth.credentials import Credential, Password, PersonalAccessToken
-from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
-from tabsession.clock import Clock, SystemClock
 from tabsession.errors import ConfigurationError, ResponseError
 from tabsession.pagination import check_page_size
 from tabsession.session import SessionInfo
-from tabsession.transport.retry import RetryPolicy
 
 __all__ = ["DEFAULT_BREAKER", "BaseClient", "credentials_from_env"]
-
-
-class _Default:
-    def __repr__(self) -> str:
-        return "DEFAULT"
-
-
-DEFAULT_BREAKER: Any = _Default()
-
-SIGNIN_ATTEMPTS = 3
-SIGNIN_BUDGET = 20.0
-"""Sign-in retries (429, 5xx, connection errors; never a refusal) stop after 3 attempts or 20 s."""
 
 
 def credentials_from_env(env: Mapping[str, str]) -> tuple[str, str, Credential]:
@@ -61,70 +46,12 @@ def credentials_from_env(env: Mapping[str, str]) -> tuple[str, str, Credential]:
 class BaseClient:
     """Arguments common to both clients. See `tabsession.Client` for what each one does."""
 
-    def __init__(
-        self,
-        server: str,
-        auth: Credential,
-        *,
-        site: str,
-        policy: SessionPolicy | None,
-        shared_store: bool,
-        api_version: str | None,
-        retry: RetryPolicy | None,
-        page_concurrency: int,
-        timeout: float,
-        clock: Clock | None,
-        breaker: Breaker | None,
-        on_event: EventHook | None,
-        sign_out_on_close: bool | None,
-        lock_ttl: float | None,
-        wait_timeout: float,
-        failure_cooldown: float,
-    ) -> None:
-        if not isinstance(page_concurrency, int) or page_concurrency < 1:
-            raise ConfigurationError("page_concurrency must be a positive integer")
-        if timeout <= 0:
-            raise ConfigurationError("timeout must be positive")
-        base_retry = retry or RetryPolicy()
-        # A sign-in gets its own, shorter budget: it runs under the store's lock, which must
-        # outlive it (else another worker could sign in meanwhile and, with a PAT, be ended).
-        signin_retry = replace(
-            base_retry,
-            attempts=min(base_retry.attempts, SIGNIN_ATTEMPTS),
-            deadline=min(base_retry.deadline, SIGNIN_BUDGET),
-        )
-        # the last attempt may start just before the deadline and take the whole timeout
-        longest_sign_in = signin_retry.deadline + timeout
-        if lock_ttl is None:
-            lock_ttl = max(90.0, longest_sign_in + 10.0)
-        if lock_ttl <= longest_sign_in:
-            raise ConfigurationError(
-                f"lock_ttl ({lock_ttl:g}s) must exceed the longest sign-in "
-                f"({signin_retry.deadline:g}s of retries plus the {timeout:g}s request timeout)"
-            )
-        if wait_timeout <= 0 or failure_cooldown < 0:
-            raise ConfigurationError("wait_timeout must be positive, failure_cooldown >= 0")
-        self._clock = clock or SystemClock()
-        self._core = ClientCore(
-            server,
-            auth,
-            site=site,
-            policy=policy,
-            retry=base_retry,
-            clock=self._clock,
-            api_version=api_version,
-            breaker=Breaker() if breaker is DEFAULT_BREAKER else breaker,
-            shared_store=shared_store,
-            on_event=on_event,
-            lock_ttl=lock_ttl,
-            wait_timeout=wait_timeout,
-            failure_cooldown=failure_cooldown,
-            signin_retry=signin_retry,
-        )
-        self._page_concurrency = page_concurrency
-        self._sign_out_on_close = (
-            (not shared_store) if sign_out_on_close is None else sign_out_on_close
-        )
+    def __init__(self, config: ClientConfig, on_event: EventHook | None) -> None:
+        self._config = config
+        self._clock = config.clock
+        self._core = ClientCore(config, on_event)
+        self._page_concurrency = config.page_concurrency
+        self._sign_out_on_close = config.sign_out_on_close
         self._closed = False
 
     @staticmethod

@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from tabsession._effects import Flow, StoreOp
+from tabsession._config import ClientConfig
+from tabsession._effects import Flow
 from tabsession._events import EventHook, Events
 from tabsession._httpx import Response
 from tabsession._responses import error_for_response, parse_error_body, parse_payload
 from tabsession._version import __version__
-from tabsession.auth.credentials import Credential
-from tabsession.auth.manager import Breaker, LiveSession, SessionManager
-from tabsession.auth.policy import SessionPolicy
+from tabsession.auth.manager import LiveSession, SessionManager
 from tabsession.auth.signin import read_credentials
-from tabsession.clock import Clock
 from tabsession.errors import (
     BodyNotReplayable,
     ConfigurationError,
@@ -41,6 +38,7 @@ __all__ = ["ClientCore", "normalize_server"]
 USER_AGENT = f"tabsession/{__version__}"
 _SITE_IN_URL = re.compile(r"/api/[^/]+/sites/([^/?#]+)")
 _NO_RETRY = RetryPolicy.none()
+MAX_REPLAYS = 3
 
 
 def normalize_server(server: str) -> str:
@@ -62,55 +60,19 @@ def normalize_server(server: str) -> str:
 class ClientCore:
     """The sans-I/O client. One per `Client`/`AsyncClient`."""
 
-    def __init__(
-        self,
-        server: str,
-        auth: Credential,
-        *,
-        site: str,
-        policy: SessionPolicy | None,
-        retry: RetryPolicy | None,
-        clock: Clock,
-        api_version: str | None,
-        breaker: Breaker | None,
-        shared_store: bool,
-        on_event: EventHook | None,
-        lock_ttl: float,
-        wait_timeout: float,
-        failure_cooldown: float,
-        signin_retry: RetryPolicy | None = None,
-    ) -> None:
-        if not isinstance(auth, Credential):
-            raise ConfigurationError(
-                "auth must be a credential: tabsession.PersonalAccessToken(name, secret), "
-                "Password(user, password), ConnectedAppJWT(...) or JWT(provider)"
-            )
-        if not isinstance(site, str):
-            raise ConfigurationError("site is the site's contentUrl, a string ('' = Default)")
-        if api_version is not None and not re.fullmatch(r"\d+\.\d+", api_version):
-            raise ConfigurationError(f"api_version must look like '3.23', not {api_version!r}")
-        self.server = normalize_server(server)
-        self.clock = clock
+    def __init__(self, config: ClientConfig, on_event: EventHook | None = None) -> None:
+        self.config = config
+        self.server = config.server
+        self.clock = config.clock
         self.events = Events(on_event)
-        self.retry = retry or RetryPolicy()
-        self.sender = Sender(self.server, self.retry, clock, self.events)
-        self.auth = auth
+        self.retry = config.retry
+        self.sender = Sender(self.server, self.retry, self.clock, self.events)
+        self.auth = config.auth
         self.manager = SessionManager(
+            config=config,
             sender=self.sender,
-            credential=auth,
-            site=site,
-            key=session_key(self.server, site, auth.identity),
-            owner=uuid.uuid4().hex,
-            policy=policy or SessionPolicy.for_server_url(self.server),
-            clock=clock,
             events=self.events,
-            breaker=breaker,
-            api_version=api_version,
-            shared_store=shared_store,
-            lock_ttl=lock_ttl,
-            wait_timeout=wait_timeout,
-            failure_cooldown=failure_cooldown,
-            signin_retry=signin_retry,
+            key=session_key(self.server, config.site, config.auth.identity),
         )
 
     # -- reading state -------------------------------------------------------------------------
@@ -134,6 +96,7 @@ class ClientCore:
             generation=record.generation,
             signed_in_at=datetime.fromtimestamp(record.signed_in_at, tz=timezone.utc),
             pat_expires_in=None if expires is None else timedelta(seconds=expires),
+            learned_lifetime=self.manager.learned_lifetime,
         )
 
     # -- building requests -----------------------------------------------------------------------
@@ -213,7 +176,7 @@ class ClientCore:
         live = self.manager.live
         if live is None or live.record.token != stale_token:
             return (yield from self.token_flow())
-        self.manager.note_rejected(live)
+        self.manager.rejected(live, self.clock.monotonic())
         renewed = yield from self.manager.session_flow(failed=live.record)
         return renewed.record.token
 
@@ -221,11 +184,15 @@ class ClientCore:
         """Make sure a session exists; `force` replaces the held one with a new sign-in."""
         live = self.manager.live
         if force and live is not None:
-            yield from self.manager.session_flow(failed=live.record)
+            live = yield from self.manager.session_flow(failed=live.record)
         else:
-            yield from self.session_flow()
+            live = yield from self.session_flow()
+        return self._info(live)
+
+    def _info(self, live: LiveSession) -> SessionInfo:
         info = self.session_info()
-        assert info is not None  # a session flow always ends holding a session
+        if info is None:  # signed out meanwhile by another thread: describe what we got
+            raise TableauError("the session was signed out while it was being set up")
         return info
 
     def request_flow(
@@ -238,14 +205,19 @@ class ClientCore:
         content: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> Flow[Response]:
-        """One API call: lazy sign-in, send with retries, on 401 a new session (single flight)
-        and one replay; errors raised as `tabsession.errors` classes."""
+        """One API call (R2): lazy sign-in, send with retries, on 401 a new session (single
+        flight) and a replay; errors raised as `tabsession.errors` classes.
+
+        A 401 means Tableau did not act, so every method is replayed. A replay is sent again
+        only when the session that refused it is newer than the one that refused before (a
+        distinct expiry), at most `MAX_REPLAYS` times; the same session refusing twice raises
+        `SessionExpired` at once."""
         method = method.upper()
         body, content_type, replayable = self.encode_body(json_body, content)
         retry = None if replayable else _NO_RETRY
         manager = self.manager
         live = yield from self.session_flow()
-        replayed = False
+        refused: list[int] = []
         while True:
             url = self.url_for(path, live.record)
             sent_at = self.clock.monotonic()
@@ -257,55 +229,63 @@ class ClientCore:
                 content=body,
                 retry=retry,
             )
-            touch = manager.used(live, sent_at)
-            if touch is not None:
-                yield from self._touch(touch)
             status = response.status_code
-            if status < 400:
-                return response
-            if status == 401:
-                # A live session refused on another site's URL is a site problem, not an
-                # expiry: say so without signing in (with a PAT that would end the session).
-                yield from self._diagnose_site(response, method, url, live, need_alive=True)
-                if replayed:
-                    raise SessionExpired(
-                        "the request was refused again after its session was renewed "
-                        f"(generation {live.record.generation}; tabsession replays a request "
-                        "once): the session ended again meanwhile (another process signing in "
-                        "with the same PAT, or an administrator), or the credentials lack access "
-                        f"to this resource. {self._error(response, method, url)}",
-                        status=401,
-                        code=parse_error_body(response.content, "").code,
-                        method=method,
-                        url=url,
-                    )
-                if not replayable:
-                    raise BodyNotReplayable(
-                        "the session ended while sending a streamed body, which cannot be sent "
-                        "again; pass bytes to get automatic replay",
-                        method=method,
-                        url=url,
-                    )
-                manager.note_rejected(live)
-                live = yield from manager.session_flow(failed=live.record)
-                self.events.emit(
-                    "replay",
-                    f"replaying {method} {url} with session generation {live.record.generation}",
+            if status != 401:
+                yield from manager.used(live, sent_at)
+                if status < 400:
+                    return response
+                if status == 403:
+                    yield from self._diagnose_site(response, method, url, live)
+                raise self._error(response, method, url)
+            # A live session refused on another site's URL is a site problem, not an
+            # expiry: say so without signing in (with a PAT that would end the session).
+            yield from self._diagnose_site(response, method, url, live, need_alive=True)
+            generation = live.record.generation
+            if refused and (generation <= refused[-1] or len(refused) > MAX_REPLAYS):
+                raise self._expired(response, method, url, [*refused, generation])
+            if not replayable:
+                raise BodyNotReplayable(
+                    "the session ended while sending a streamed body, which cannot be sent "
+                    "again; pass bytes to get automatic replay",
                     method=method,
                     url=url,
-                    generation=live.record.generation,
                 )
-                replayed = True
-                continue
-            if status == 403:
-                yield from self._diagnose_site(response, method, url, live)
-            raise self._error(response, method, url)
+            refused.append(generation)
+            if len(refused) > MAX_REPLAYS:
+                raise self._expired(response, method, url, refused)
+            manager.rejected(live, sent_at)
+            live = yield from manager.session_flow(failed=live.record)
+            self.events.emit(
+                "replay",
+                f"replaying {method} {url} with session generation {live.record.generation}",
+                method=method,
+                url=url,
+                generation=live.record.generation,
+            )
 
-    def _touch(self, touch: StoreOp) -> Flow[None]:
-        try:
-            yield touch
-        except TableauError as exc:  # best effort: a missed touch only costs an early refresh
-            self.events.emit("touch_failed", f"could not record session use: {exc}")
+    def _expired(
+        self, response: Response, method: str, url: str, refused: list[int]
+    ) -> SessionExpired:
+        if len(refused) > 1 and refused[-1] <= refused[-2]:
+            why = (
+                f"session generation {refused[-1]} refused it twice: the credentials probably "
+                "lack access to this resource, or the session ended again at once"
+            )
+        else:
+            why = (
+                f"{len(refused)} sessions in a row refused it (generations "
+                f"{', '.join(map(str, refused))}; tabsession replays a request at most "
+                f"{MAX_REPLAYS} times): sessions keep ending (another process signing in with "
+                "the same PAT, or an administrator)"
+            )
+        return SessionExpired(
+            f"the request was refused after its session was renewed: {why}. "
+            f"{self._error(response, method, url)}",
+            status=401,
+            code=parse_error_body(response.content, "").code,
+            method=method,
+            url=url,
+        )
 
     def _diagnose_site(
         self,
@@ -388,26 +368,62 @@ class ClientCore:
         return ok
 
     def switch_site_flow(self, content_url: str) -> Flow[SessionInfo]:
-        """Tableau Server only: move the session to another site (a new token and site LUID)."""
+        """Tableau Server only: move the session to another site (a new token and site LUID).
+
+        Atomic for every other caller of this client: while the switch runs, no sign-in for the
+        old site starts; when it returns, the new site's session is the one every call uses, and
+        flows that started before it never install an old-site session afterwards."""
         if not isinstance(content_url, str):
             raise ConfigurationError("switch_site takes the site's contentUrl, a string")
-        try:
-            response = yield from self.request_flow(
-                "POST", "/auth/switchSite", json_body={"site": {"contentUrl": content_url}}
-            )
-        except Forbidden as exc:
-            if exc.code != "403070":
-                raise
-            info = self.session_info()  # 403070: already signed in to that site
-            assert info is not None
-            return info
-        data = parse_payload(response.content, response.headers.get("content-type", ""))
-        version = self.manager.api_version or ""
-        result = read_credentials(
-            data, method="POST", url=str(response.request.url), api_version=version
+        manager = self.manager
+        for _ in range(MAX_REPLAYS + 1):
+            live = yield from self.session_flow()
+            if live.record.site_content_url.lower() == content_url.lower():
+                return self._info(live)
+            target = yield from manager.lock_target_flow()
+            try:
+                if manager.live is not live:
+                    continue  # renewed meanwhile: switch with the newer session
+                url = self.url_for("/auth/switchSite", live.record)
+                sent_at = self.clock.monotonic()
+                response = yield from self.sender.send_flow(
+                    "POST",
+                    url,
+                    headers=self.headers(live.record.token, "application/json", None),
+                    content=json.dumps({"site": {"contentUrl": content_url}}).encode(),
+                )
+                if response.status_code == 401:
+                    manager.rejected(live, sent_at)
+                    continue  # renewed on the next turn, outside the lock
+                if response.status_code >= 400:
+                    error = self._error(response, "POST", url)
+                    if isinstance(error, Forbidden) and error.code == "403070":
+                        return self._info(live)  # already signed in to that site
+                    raise error
+                result = read_credentials(
+                    parse_payload(response.content, response.headers.get("content-type", "")),
+                    method="POST",
+                    url=url,
+                    api_version=manager.api_version or "",
+                )
+                if result.site_content_url.lower() != content_url.lower():
+                    raise TableauError(
+                        f"switchSite to {content_url!r} answered with site "
+                        f"{result.site_content_url!r}; the session was left unchanged",
+                        method="POST",
+                        url=url,
+                    )
+                new = manager.retarget(
+                    content_url,
+                    session_key(self.server, content_url, self.auth.identity),
+                    manager.provisional_session(result, content_url),
+                )
+            finally:
+                yield from manager.release_flow(target)
+            live = yield from manager.take_over_flow(new, result)
+            return self._info(live)
+        raise SessionExpired(
+            f"could not switch to site {content_url!r}: the session kept ending",
+            status=401,
+            method="POST",
         )
-        key = session_key(self.server, content_url, self.auth.identity)
-        yield from self.manager.take_over_flow(content_url, key, result)
-        info = self.session_info()
-        assert info is not None
-        return info

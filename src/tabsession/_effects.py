@@ -1,8 +1,13 @@
-"""The I/O vocabulary of tabsession's flows.
+"""The I/O vocabulary of tabsession's flows, and the one loop that drives them.
 
 Request handling, sign-in and single-flight refresh are written once, as generators that yield
 these effects and receive their results; `Client` performs them with blocking calls and threads,
 `AsyncClient` with `await`. That keeps the two clients thin and identical in behaviour.
+
+Every effect is a small frozen class. Store effects carry their own arguments and know which
+store method they call (`call(store)`), so no flow names a method by a string. Flows never yield
+an effect directly: they use the typed helpers below (`result = yield from load(key)`), so mypy
+checks what each flow receives.
 
 An effect that fails is thrown back into the flow at the `yield`, so flows handle I/O errors with
 ordinary try/except (and release locks in `finally`).
@@ -10,13 +15,40 @@ ordinary try/except (and release locks in `finally`).
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tabsession._httpx import Request
+from tabsession._httpx import Request, Response
+from tabsession.stores.base import StoredSession
 
-__all__ = ["Effect", "Flow", "Resolve", "Send", "Sleep", "StoreOp"]
+__all__ = [
+    "Acquire",
+    "Effect",
+    "Flow",
+    "Load",
+    "Now",
+    "Publish",
+    "Release",
+    "Resolve",
+    "Send",
+    "Sleep",
+    "StoreEffect",
+    "Touch",
+    "Wait",
+    "acquire",
+    "drive",
+    "drive_async",
+    "load",
+    "now",
+    "publish",
+    "release",
+    "resolve",
+    "send",
+    "sleep",
+    "touch",
+    "wait",
+]
 
 T = TypeVar("T")
 
@@ -36,19 +68,166 @@ class Sleep:
 
 
 @dataclass(frozen=True, slots=True)
-class StoreOp:
-    """Call `store.<name>(*args)` on the client's token store; the result is what it returns."""
-
-    name: str
-    args: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class Resolve:
     """Produce `value`: itself, or what it resolves to when it is awaitable (async clients only)."""
 
     value: Any
 
 
-Effect = Send | Sleep | StoreOp | Resolve
+class StoreEffect:
+    """An operation on the client's token store. `call(store)` performs it: the result is the
+    method's return value (an awaitable on an async store, which the async driver awaits)."""
+
+    __slots__ = ()
+
+    def call(self, store: Any) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Now(StoreEffect):
+    def call(self, store: Any) -> Any:
+        return store.now()
+
+
+@dataclass(frozen=True, slots=True)
+class Load(StoreEffect):
+    key: str
+
+    def call(self, store: Any) -> Any:
+        return store.load(self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class Acquire(StoreEffect):
+    key: str
+    owner: str
+    ttl: float
+
+    def call(self, store: Any) -> Any:
+        return store.acquire(self.key, self.owner, self.ttl)
+
+
+@dataclass(frozen=True, slots=True)
+class Release(StoreEffect):
+    key: str
+    owner: str
+
+    def call(self, store: Any) -> Any:
+        return store.release(self.key, self.owner)
+
+
+@dataclass(frozen=True, slots=True)
+class Publish(StoreEffect):
+    key: str
+    record: StoredSession
+    owner: str
+
+    def call(self, store: Any) -> Any:
+        return store.publish(self.key, self.record, self.owner)
+
+
+@dataclass(frozen=True, slots=True)
+class Touch(StoreEffect):
+    key: str
+    generation: int
+    at: float
+
+    def call(self, store: Any) -> Any:
+        return store.touch(self.key, self.generation, self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class Wait(StoreEffect):
+    key: str
+    generation: int
+    timeout: float
+
+    def call(self, store: Any) -> Any:
+        return store.wait(self.key, self.generation, self.timeout)
+
+
+Effect = Send | Sleep | Resolve | StoreEffect
 Flow = Generator[Effect, Any, T]
+
+
+# -- typed helpers: what a flow yields, and what it gets back ---------------------------------
+
+
+def send(request: Request) -> Flow[Response]:
+    response: Response = yield Send(request)
+    return response
+
+
+def sleep(seconds: float) -> Flow[None]:
+    yield Sleep(seconds)
+
+
+def resolve(value: Any) -> Flow[Any]:
+    return (yield Resolve(value))
+
+
+def now() -> Flow[float]:
+    value: float = yield Now()
+    return value
+
+
+def load(key: str) -> Flow[StoredSession | None]:
+    record: StoredSession | None = yield Load(key)
+    return record
+
+
+def acquire(key: str, owner: str, ttl: float) -> Flow[bool]:
+    won: bool = yield Acquire(key, owner, ttl)
+    return won
+
+
+def release(key: str, owner: str) -> Flow[None]:
+    yield Release(key, owner)
+
+
+def publish(key: str, record: StoredSession, owner: str) -> Flow[bool]:
+    stored: bool = yield Publish(key, record, owner)
+    return stored
+
+
+def touch(key: str, generation: int, at: float) -> Flow[None]:
+    yield Touch(key, generation, at)
+
+
+def wait(key: str, generation: int, timeout: float) -> Flow[None]:
+    yield Wait(key, generation, timeout)
+
+
+# -- the drivers ------------------------------------------------------------------------------
+
+
+def drive(flow: Flow[T], perform: Callable[[Effect], Any]) -> T:
+    """Run `flow` to its end, performing each effect with `perform` (blocking). An effect's
+    exception, cancellation included, is thrown into the flow so it can clean up."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = flow.throw(error) if error is not None else flow.send(value)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        try:
+            value, error = perform(effect), None
+        except BaseException as exc:  # handed to the flow, which re-raises what it can't use
+            value, error = None, exc
+
+
+async def drive_async(flow: Flow[T], perform: Callable[[Effect], Awaitable[Any]]) -> T:
+    """`drive` for asyncio: each effect is awaited."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = flow.throw(error) if error is not None else flow.send(value)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        try:
+            value, error = await perform(effect), None
+        except BaseException as exc:  # cancellation too: the flow releases its locks first
+            value, error = None, exc

@@ -12,13 +12,14 @@ from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from tabsession import testing
-from tabsession._base_client import DEFAULT_BREAKER, BaseClient
-from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreOp
+from tabsession._base_client import BaseClient
+from tabsession._config import DEFAULT_BREAKER, ClientConfig, Default
+from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreEffect, drive_async
 from tabsession._events import EventHook
 from tabsession._httpx import AsyncClient as HttpAsyncClient
 from tabsession._httpx import Limits, Response, Timeout
+from tabsession.auth.breaker import Breaker
 from tabsession.auth.credentials import Credential
-from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
 from tabsession.clock import Clock
 from tabsession.errors import BadRequest
@@ -61,7 +62,7 @@ class AsyncClient(BaseClient):
         page_concurrency: int = 4,
         clock: Clock | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
-        breaker: Breaker | None = DEFAULT_BREAKER,
+        breaker: Breaker | Default | None = DEFAULT_BREAKER,
         on_event: EventHook | None = None,
         sign_out_on_close: bool | None = None,
         lock_ttl: float | None = None,
@@ -70,7 +71,7 @@ class AsyncClient(BaseClient):
         verify: bool | str = True,
         http_client: HttpAsyncClient | None = None,
     ) -> None:
-        super().__init__(
+        config = ClientConfig.build(
             server,
             auth,
             site=site,
@@ -82,12 +83,12 @@ class AsyncClient(BaseClient):
             timeout=timeout,
             clock=clock,
             breaker=breaker,
-            on_event=on_event,
             sign_out_on_close=sign_out_on_close,
             lock_ttl=lock_ttl,
             wait_timeout=wait_timeout,
             failure_cooldown=failure_cooldown,
         )
+        super().__init__(config, on_event)
         self._store: AsyncTokenStore
         if store is None:
             self._store = AsyncMemoryStore(clock=self._clock)
@@ -116,8 +117,8 @@ class AsyncClient(BaseClient):
         match effect:
             case Send(request):
                 return await self._http.send(request, follow_redirects=False)
-            case StoreOp(name, args):
-                return await getattr(self._store, name)(*args)
+            case StoreEffect():
+                return await effect.call(self._store)
             case Sleep(seconds):
                 if not testing.waits_are_instant():
                     await self._sleep(seconds)
@@ -126,17 +127,7 @@ class AsyncClient(BaseClient):
                 return (await value) if inspect.isawaitable(value) else value
 
     async def _run(self, flow: Flow[T]) -> T:
-        value: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = flow.throw(error) if error is not None else flow.send(value)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            try:
-                value, error = await self._perform(effect), None
-            except BaseException as exc:  # cancellation too: the flow releases its locks first
-                value, error = None, exc
+        return await drive_async(flow, self._perform)
 
     # -- calls -----------------------------------------------------------------------------------
 

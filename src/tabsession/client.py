@@ -12,13 +12,14 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from tabsession import testing
-from tabsession._base_client import DEFAULT_BREAKER, BaseClient
-from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreOp
+from tabsession._base_client import BaseClient
+from tabsession._config import DEFAULT_BREAKER, ClientConfig, Default
+from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreEffect, drive
 from tabsession._events import EventHook
 from tabsession._httpx import Client as HttpClient
 from tabsession._httpx import Limits, Response, Timeout
+from tabsession.auth.breaker import Breaker
 from tabsession.auth.credentials import Credential
-from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
 from tabsession.clock import Clock
 from tabsession.errors import BadRequest, ConfigurationError
@@ -81,7 +82,7 @@ class Client(BaseClient):
         page_concurrency: int = 4,
         clock: Clock | None = None,
         sleep: Callable[[float], None] | None = None,
-        breaker: Breaker | None = DEFAULT_BREAKER,
+        breaker: Breaker | Default | None = DEFAULT_BREAKER,
         on_event: EventHook | None = None,
         sign_out_on_close: bool | None = None,
         lock_ttl: float | None = None,
@@ -94,7 +95,7 @@ class Client(BaseClient):
             raise ConfigurationError(
                 "Client needs a synchronous store; use AsyncClient for this one"
             )
-        super().__init__(
+        config = ClientConfig.build(
             server,
             auth,
             site=site,
@@ -106,12 +107,12 @@ class Client(BaseClient):
             timeout=timeout,
             clock=clock,
             breaker=breaker,
-            on_event=on_event,
             sign_out_on_close=sign_out_on_close,
             lock_ttl=lock_ttl,
             wait_timeout=wait_timeout,
             failure_cooldown=failure_cooldown,
         )
+        super().__init__(config, on_event)
         self._store: TokenStore = store if store is not None else MemoryStore(clock=self._clock)
         self._sleep = sleep or time.sleep
         self._own_http = http_client is None
@@ -135,8 +136,8 @@ class Client(BaseClient):
         match effect:
             case Send(request):
                 return self._http.send(request, follow_redirects=False)
-            case StoreOp(name, args):
-                return getattr(self._store, name)(*args)
+            case StoreEffect():
+                return effect.call(self._store)
             case Sleep(seconds):
                 if not testing.waits_are_instant():
                     self._sleep(seconds)
@@ -150,17 +151,7 @@ class Client(BaseClient):
                 return value
 
     def _run(self, flow: Flow[T]) -> T:
-        value: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = flow.throw(error) if error is not None else flow.send(value)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            try:
-                value, error = self._perform(effect), None
-            except BaseException as exc:  # handed to the flow, which re-raises what it can't use
-                value, error = None, exc
+        return drive(flow, self._perform)
 
     # -- calls -----------------------------------------------------------------------------------
 

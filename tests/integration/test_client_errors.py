@@ -238,18 +238,30 @@ def test_both_401_codes_mean_the_session_is_dead(rule: dict[str, object], code: 
         assert tab.stats.replays == 1
 
 
-def test_a_second_401_after_the_replay_is_session_expired() -> None:
+def test_a_request_killed_on_every_replay_gives_up_after_three_replays() -> None:
     with emulator() as emu, Client(emu.url, password()) as tab:
         tab.get("workbooks")
         emu.set_faults([{"kind": "kill_session", "path": "projects$"}])  # every time
         with pytest.raises(SessionExpired) as caught:
             tab.get("projects")
         assert (caught.value.status, caught.value.code) == (401, "401002")
-        assert "refused again" in str(caught.value)
+        assert "4 sessions in a row refused it" in str(caught.value)
         stats = emu.stats()
-        assert stats["signins"] == 2  # one re-sign-in, never a loop
+        assert stats["signins"] == 4  # three re-sign-ins, never a loop
+        assert stats["status_counts"]["401"] == 4
+        assert tab.stats.replays == 3
+
+
+def test_a_replay_survives_a_second_independent_kill() -> None:
+    with emulator() as emu, Client(emu.url, password()) as tab:
+        tab.get("workbooks")
+        # the first two attempts meet a killed session, the third goes through
+        emu.set_faults([{"kind": "kill_session", "path": "projects$", "times": 2}])
+        assert tab.get("projects")["pagination"]["totalAvailable"] == "1"
+        stats = emu.stats()
+        assert stats["signins"] == 3
         assert stats["status_counts"]["401"] == 2
-        assert tab.stats.replays == 1
+        assert tab.stats.replays == 2
 
 
 def test_a_streamed_body_meeting_a_401_is_not_replayable() -> None:
@@ -290,7 +302,9 @@ def raw_pat_sign_in(url: str) -> None:
 def test_a_pat_session_killed_by_another_sign_in_is_reported_then_the_breaker_trips() -> None:
     events = Events()
     with emulator() as emu:
-        tab = Client(emu.url, pat(), on_event=events, breaker=Breaker(max_signins=3, window=600))
+        tab = Client(
+            emu.url, pat(), on_event=events, breaker=Breaker(max_young_deaths=3, window=600)
+        )
         tab.get("projects")
         raw_pat_sign_in(emu.url)  # "another job" with the same PAT ends our session
         tab.get("projects")

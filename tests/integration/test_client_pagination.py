@@ -149,7 +149,7 @@ def test_a_session_that_ends_midway_continues_at_the_same_page_with_the_same_fil
             expected = reference(check, "workbooks", params)
         assert len(expected) == 120
         emu.reset()  # counters back to zero; the same seeded content
-        with Client(emu.url, pat(), breaker=Breaker(max_signins=10)) as tab:
+        with Client(emu.url, pat(), breaker=Breaker(max_young_deaths=10)) as tab:
             seen: list[str] = []
             for item in tab.paginate("workbooks", page_size=10, params=params, concurrency=4):
                 seen.append(item["id"])

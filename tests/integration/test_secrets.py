@@ -114,7 +114,7 @@ class Workload:
     def run(self) -> None:
         emu = self.emu
         # PAT: sign-in, paging, a retry, an expiry and replay, a site mismatch, a killed session
-        tab = self.client(pat(), site="marketing", breaker=Breaker(max_signins=50))
+        tab = self.client(pat(), site="marketing", breaker=Breaker(max_young_deaths=50))
         tab.get("projects")
         self.snapshot_tokens()
         assert len(list(tab.paginate("workbooks", page_size=3))) == 10

@@ -21,7 +21,7 @@ from tests.reliability._workload import Phases, path_for, thread_worker
 EXPIRIES = 3
 # Three forced expiries within seconds would trip the PAT breaker's default (3 sign-ins in
 # 10 minutes), which exists to catch exactly that pattern in production; the test raises it.
-BREAKER = tabsession.Breaker(max_signins=20, window=600)
+BREAKER = tabsession.Breaker(max_young_deaths=20, window=600)
 AUTH = tabsession.PersonalAccessToken(PAT_NAME, PAT_SECRET)
 
 

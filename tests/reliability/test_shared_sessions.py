@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 PROCESSES, THREADS, EXPIRIES = 8, 4, 3
 # Expiries forced seconds apart look like contention to the PAT breaker; it is raised here so the
 # test measures single flight, not the breaker (which has tests of its own).
-OPTIONS: Mapping[str, Any] = {"breaker": tabsession.Breaker(max_signins=20, window=600)}
+OPTIONS: Mapping[str, Any] = {"breaker": tabsession.Breaker(max_young_deaths=20, window=600)}
 
 
 def _emulator(**config: Any) -> Emulator:

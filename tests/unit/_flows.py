@@ -1,7 +1,7 @@
 """Driving tabsession's effect flows by hand: a scripted interpreter for unit tests.
 
 `Script` answers `Send` effects with canned `httpx.Response`s (from a function of the request),
-performs `StoreOp`s on a real store, records `Sleep`s without sleeping, and resolves `Resolve`s.
+performs store effects on a real store, records `Sleep`s without sleeping, and resolves `Resolve`s.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from tabsession._effects import Flow, Resolve, Send, Sleep, StoreOp
+from tabsession._effects import Flow, Resolve, Send, Sleep, StoreEffect, drive
 from tabsession.clock import ManualClock
 from tabsession.stores.memory import MemoryStore
 
@@ -39,17 +39,7 @@ class Script:
         self.sleeps: list[float] = []
 
     def run(self, flow: Flow[T]) -> T:
-        value: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = flow.throw(error) if error is not None else flow.send(value)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            try:
-                value, error = self.perform(effect), None
-            except Exception as exc:
-                value, error = None, exc
+        return drive(flow, self.perform)
 
     def perform(self, effect: Any) -> Any:
         if isinstance(effect, Send):
@@ -60,9 +50,9 @@ class Script:
             response.request = request
             response.read()
             return response
-        if isinstance(effect, StoreOp):
-            assert self.store is not None, f"unexpected store operation {effect.name}"
-            return getattr(self.store, effect.name)(*effect.args)
+        if isinstance(effect, StoreEffect):
+            assert self.store is not None, f"unexpected store operation {effect!r}"
+            return effect.call(self.store)
         if isinstance(effect, Sleep):
             self.sleeps.append(effect.seconds)
             return None

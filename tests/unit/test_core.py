@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tabsession import Password, RetryPolicy
+from tabsession._config import ClientConfig
 from tabsession._core import USER_AGENT, ClientCore, normalize_server
 from tabsession._events import Events
 from tabsession.clock import ManualClock
@@ -32,13 +33,12 @@ def make_core(server: str = SERVER, **overrides: Any) -> ClientCore:
         "api_version": None,
         "breaker": None,
         "shared_store": False,
-        "on_event": None,
         "lock_ttl": 90.0,
         "wait_timeout": 120.0,
         "failure_cooldown": 60.0,
     }
     options.update(overrides)
-    return ClientCore(server, Password("admin", "pw"), **options)
+    return ClientCore(ClientConfig.build(server, Password("admin", "pw"), **options))
 
 
 def record(site_id: str = "site-luid", api_version: str = "3.23") -> StoredSession:
@@ -202,7 +202,7 @@ def test_a_caller_can_never_override_the_token(name: str) -> None:
 
 def test_core_validates_its_arguments() -> None:
     with pytest.raises(ConfigurationError):
-        ClientCore(SERVER, "not a credential", **make_core_options())  # type: ignore[arg-type]
+        ClientConfig.build(SERVER, "not a credential", **make_core_options())
     with pytest.raises(ConfigurationError):
         make_core(site=None)
     with pytest.raises(ConfigurationError):
@@ -220,7 +220,6 @@ def make_core_options() -> dict[str, Any]:
         "api_version": None,
         "breaker": None,
         "shared_store": False,
-        "on_event": None,
         "lock_ttl": 90.0,
         "wait_timeout": 120.0,
         "failure_cooldown": 60.0,

@@ -1,4 +1,5 @@
-"""SessionManager's rules (R1 two tiers, R3 single flight, R4 no sign-in retry, R10 breaker),
+"""SessionManager's rules (R1 two tiers, R3 single flight, R4 no sign-in retry, R10 breaker,
+R10b learned lifetime),
 driven by hand: the flows' effects are performed by a scripted interpreter against a store on a
 manual clock, and Tableau is a function that answers requests with canned responses."""
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from tabsession import Breaker, Password, PersonalAccessToken, RetryPolicy, SessionPolicy
+from tabsession._config import ClientConfig
 from tabsession._events import Events
 from tabsession.auth.credentials import Credential
 from tabsession.auth.manager import LiveSession, SessionManager
@@ -62,7 +64,7 @@ class Harness:
         self,
         *,
         credential: Credential = PAT,
-        policy: SessionPolicy = POLICY,
+        policy: SessionPolicy | None = POLICY,
         breaker: Breaker | None = None,
         api_version: str | None = "3.23",
         shared_store: bool = False,
@@ -77,22 +79,24 @@ class Harness:
         self.events: list[tuple[str, dict[str, Any]]] = []
         events = Events(self._hook)
         self.events_counter = events
-        self.manager = SessionManager(
-            sender=Sender(SERVER, RetryPolicy.none(), self.clock, events),
-            credential=credential,
-            site="",
-            key=KEY,
-            owner=owner,
+        config = ClientConfig.build(
+            SERVER,
+            credential,
             policy=policy,
-            clock=self.clock,
-            events=events,
             breaker=breaker,
             api_version=api_version,
             shared_store=shared_store,
-            lock_ttl=90.0,
+            clock=self.clock,
+            retry=RetryPolicy.none(),
             wait_timeout=5.0,
-            failure_cooldown=60.0,
         )
+        self.manager = SessionManager(
+            config=config,
+            sender=Sender(config.server, RetryPolicy.none(), self.clock, events),
+            events=events,
+            key=KEY,
+        )
+        self.manager.owner = owner
         self.script = Script(self.tableau, self.store)
 
     def _hook(self, name: str, fields: Mapping[str, Any]) -> None:
@@ -100,6 +104,15 @@ class Harness:
 
     def session(self, failed: LiveSession | None = None) -> LiveSession:
         return self.script.run(self.manager.session_flow(None if failed is None else failed.record))
+
+    def dies(self, live: LiveSession, after: float) -> LiveSession:
+        """`after` seconds of steady use pass, a request on `live` meets a 401, and a new
+        session is taken."""
+        self.clock.advance(after)
+        now = self.clock.monotonic()
+        self.script.run(self.manager.used(live, now - 0.1))
+        self.manager.rejected(live, now)
+        return self.session(failed=live)
 
     def named(self, name: str) -> list[dict[str, Any]]:
         return [fields for event, fields in self.events if event == name]
@@ -244,45 +257,81 @@ def test_sign_in_failure_cooldown_also_stops_reactive_re_sign_in() -> None:
 # -- the PAT breaker (R10) -------------------------------------------------------------------------
 
 
-def test_breaker_stops_after_max_signins_within_the_window() -> None:
-    h = Harness(breaker=Breaker(max_signins=3, window=600.0))
-    live = h.session()  # t = 0
-    for _ in range(2):  # t = 10, 20
-        h.clock.advance(10.0)
-        live = h.session(failed=live)
+def test_breaker_trips_on_three_young_deaths_and_backs_off() -> None:
+    h = Harness(breaker=Breaker(max_young_deaths=3, window=600.0))
+    live = h.session()
+    live = h.dies(live, 1.0)
+    live = h.dies(live, 1.0)
     assert h.tableau.signins == 3
-    h.clock.advance(10.0)
-    with pytest.raises(SessionContention, match="ci-pat"):
+    h.clock.advance(1.0)
+    h.manager.rejected(live, h.clock.monotonic())  # the third young death
+    with pytest.raises(SessionContention, match="ci-pat") as caught:
         h.session(failed=live)
+    assert "ended young" in str(caught.value)
+    assert "1.0s" in str(caught.value)  # the ages it saw
+    assert "max_young_deaths" in str(caught.value)  # the knob
     assert h.tableau.signins == 3  # the 4th sign-in was never sent
-    h.clock.advance(569.0)  # t = 599: the first sign-in is still inside the window
+    assert h.manager.fresh() is None  # the dead token is not handed out again
+    h.clock.advance(4.0)  # 4 s after the last death: still backing off (5 s)
     with pytest.raises(SessionContention):
         h.session(failed=live)
     assert h.tableau.signins == 3
-
-
-def test_breaker_allows_sign_ins_outside_the_window() -> None:
-    h = Harness(breaker=Breaker(max_signins=3, window=600.0))
-    live = h.session()  # t = 0
-    for _ in range(2):
-        h.clock.advance(10.0)
-        live = h.session(failed=live)
-    h.clock.advance(581.0)  # t = 601: the t=0 sign-in has left the window
+    h.clock.advance(1.5)  # past the back-off: one probe sign-in
     live = h.session(failed=live)
-    assert (live.record.generation, h.tableau.signins) == (4, 4)
+    assert h.tableau.signins == 4
+    live_at = h.clock.monotonic()
+    h.clock.advance(1.0)
+    h.manager.rejected(live, h.clock.monotonic())  # the probe dies young too: 10 s now
+    h.clock.advance(9.0)
+    with pytest.raises(SessionContention):
+        h.session(failed=live)
+    h.clock.advance(1.5)
+    live = h.session(failed=live)
+    assert h.tableau.signins == 5
+    assert live_at < h.clock.monotonic()
+    # the contention stops: this session lives 2 minutes, and its death is not young
+    live = h.dies(live, 120.0)
+    assert h.tableau.signins == 6
+    live = h.dies(live, 1.0)  # one young death on its own trips nothing
+    assert h.tableau.signins == 7
+
+
+def test_young_deaths_leave_the_window() -> None:
+    h = Harness(breaker=Breaker(max_young_deaths=2, window=600.0))
+    live = h.session()
+    live = h.dies(live, 1.0)
+    h.clock.advance(601.0)  # a lone young session... that lived 601 s: not young
+    live = h.dies(live, 1.0)
+    live = h.dies(live, 1.0)
+    assert h.tableau.signins == 4
+
+
+def test_planned_refreshes_and_own_sign_outs_never_count() -> None:
+    h = Harness(breaker=Breaker(max_young_deaths=1, window=600.0))
+    h.session()
+    for _ in range(5):  # five planned refreshes in the advisory window
+        h.clock.advance(9_200)
+        h.session()
+    for _ in range(5):  # five sign-outs by this client, each followed by a sign-in
+        h.manager.forget()
+        h.session()
+    assert h.tableau.signins == 11
+    assert h.named("contention") == []
 
 
 def test_breaker_ignores_non_exclusive_credentials_unless_told() -> None:
-    h = Harness(credential=Password("admin", "pw"), breaker=Breaker(max_signins=1, window=600))
+    h = Harness(credential=Password("admin", "pw"), breaker=Breaker(max_young_deaths=1))
     live = h.session()
-    live = h.session(failed=live)
-    live = h.session(failed=live)
+    live = h.dies(live, 1.0)
+    live = h.dies(live, 1.0)
     assert h.tableau.signins == 3
     strict = Harness(
         credential=Password("admin", "pw"),
-        breaker=Breaker(max_signins=1, window=600, exclusive_only=False),
+        breaker=Breaker(max_young_deaths=1, exclusive_only=False),
     )
     live = strict.session()
+    strict.clock.advance(1.0)
+    strict.manager.rejected(live, strict.clock.monotonic())
     with pytest.raises(SessionContention):
         strict.session(failed=live)
 
@@ -291,14 +340,98 @@ def test_no_breaker_means_no_limit() -> None:
     h = Harness(breaker=None)
     live = h.session()
     for _ in range(10):
-        live = h.session(failed=live)
+        live = h.dies(live, 0.5)
     assert h.tableau.signins == 11
 
 
-@pytest.mark.parametrize("kwargs", [{"max_signins": 0}, {"window": 0.0}, {"window": -1.0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_young_deaths": 0},
+        {"window": 0.0},
+        {"window": -1.0},
+        {"backoff": 0.0},
+        {"backoff": 10.0, "max_backoff": 5.0},
+        {"young_age": 0.0},
+    ],
+)
 def test_breaker_validation(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011
         Breaker(**kwargs)  # type: ignore[arg-type]
+
+
+# -- the learned lifetime (R10b) -------------------------------------------------------------------
+
+
+def test_a_short_absolute_lifetime_is_learned_from_the_first_death() -> None:
+    h = Harness(policy=None, breaker=Breaker())  # the Server preset: 240 idle minutes
+    live = h.session()
+    live = h.dies(live, 20.0)
+    assert h.manager.learned_lifetime == "absolute 20s"
+    assert h.named("lifetime_learned")[0]["learned"] == "absolute 20s"
+    assert h.named("contention") == []
+    h.clock.advance(17.0)
+    assert h.manager.fresh() is live
+    h.clock.advance(1.0)  # 18 s: inside the learned lifetime's advisory window
+    assert h.manager.fresh() is None
+    refreshed = h.session()
+    assert refreshed.record.generation == live.record.generation + 1
+    assert h.named("refresh")  # planned, not a 401
+    stored = h.store.load(KEY)
+    assert stored is not None
+    assert stored.learned["absolute"][0] == 20.0  # shared through the store
+
+
+def test_a_provisional_lifetime_lapses_then_a_second_death_confirms_it() -> None:
+    h = Harness(policy=None)
+    live = h.dies(h.session(), 20.0)
+    for _ in range(4):  # refreshed ahead of the learned lifetime while it applies (70 s)
+        h.clock.advance(18.0)
+        live = h.session()
+    assert h.manager.learned_lifetime == ""  # lapsed: the session runs its course again
+    live = h.dies(live, 2.5)  # it dies at 20.5 s of age
+    assert h.manager.learned_lifetime == "absolute 20s"
+    h.clock.advance(500.0)
+    h.session()
+    assert h.manager.learned_lifetime == "absolute 20s"  # confirmed: it no longer lapses
+
+
+def test_random_early_kills_never_shrink_what_was_learned() -> None:
+    h = Harness(policy=None)
+    live = h.dies(h.session(), 100.0)
+    live = h.dies(live, 100.0)  # confirmed at 100 s
+    live = h.dies(live, 30.0)  # one early kill
+    live = h.dies(live, 55.0)  # another, at another age
+    assert h.manager.learned_lifetime == "absolute 100s"
+    live = h.dies(live, 54.0)  # two early deaths that agree: the lifetime really is shorter
+    assert h.manager.learned_lifetime == "absolute 54s"
+
+
+def test_deaths_after_a_long_idle_stretch_teach_an_idle_limit() -> None:
+    h = Harness(policy=None)
+    live = h.session()
+    h.clock.advance(40.0)  # unused for 40 s, then refused
+    h.manager.rejected(live, h.clock.monotonic())
+    live = h.session(failed=live)
+    assert h.manager.learned_lifetime == "idle 40s"
+    h.clock.advance(36.0)  # idle for 36 s: refreshed before use instead of meeting a 401
+    assert h.manager.fresh() is None
+
+
+def test_an_explicit_policy_wins_over_what_is_learned() -> None:
+    h = Harness(policy=SessionPolicy.server())
+    live = h.dies(h.session(), 20.0)
+    assert h.manager.learned_lifetime == ""
+    h.clock.advance(19.0)
+    assert h.manager.fresh() is live
+
+
+def test_lifetimes_under_the_floor_are_never_learned() -> None:
+    h = Harness(policy=None, breaker=None)
+    live = h.session()
+    for _ in range(5):
+        live = h.dies(live, 3.0)
+    assert h.manager.learned_lifetime == ""
 
 
 # -- single flight (R3) ----------------------------------------------------------------------------
@@ -356,7 +489,7 @@ def test_an_older_store_record_never_replaces_a_newer_held_session() -> None:
     live = h.session()
     newer = h.session(failed=live)
     assert newer.record.generation == 2
-    h.manager._install(LiveSession(live.record, 0.0, 0.0, 0.0))
+    h.manager._install(LiveSession(live.record, 0.0, 0.0, 0.0), h.manager.target)
     assert h.manager.live is newer
 
 
@@ -382,35 +515,54 @@ def test_no_pat_expiry_warning_for_a_young_pat() -> None:
 
 
 def test_a_pat_session_refused_soon_after_sign_in_is_reported_as_contention() -> None:
-    h = Harness()
+    h = Harness(breaker=Breaker())
     live = h.session()
     h.clock.advance(5.0)
-    h.manager.note_rejected(live)
+    h.manager.rejected(live, h.clock.monotonic())
     assert [f["generation"] for f in h.named("contention")] == [1]
     assert h.events_counter.snapshot().contention_warnings == 1
+    h.manager.rejected(live, h.clock.monotonic())  # the same death, seen again
+    live = h.session(failed=live)
     h.clock.advance(10_000.0)
-    h.manager.note_rejected(live)  # an old session dying is not contention
+    h.manager.rejected(live, h.clock.monotonic())  # an old session dying is not contention
     assert len(h.named("contention")) == 1
 
 
 def test_password_sessions_are_never_contention() -> None:
-    h = Harness(credential=Password("admin", "pw"))
+    h = Harness(credential=Password("admin", "pw"), breaker=Breaker())
     live = h.session()
-    h.manager.note_rejected(live)
+    h.manager.rejected(live, h.clock.monotonic())
     assert h.named("contention") == []
+
+
+def test_a_refused_session_is_never_handed_out_again() -> None:
+    h = Harness()
+    live = h.session()
+    assert h.manager.fresh() is live
+    h.manager.rejected(live, h.clock.monotonic())
+    assert h.manager.fresh() is None
 
 
 def test_use_is_shared_through_the_store_at_most_once_a_minute_for_idle_policies() -> None:
     h = Harness(policy=SessionPolicy.server(), shared_store=True)
     live = h.session()
-    assert h.manager.used(live, h.clock.monotonic() + 1.0) is None
-    touch = h.manager.used(live, h.clock.monotonic() + 61.0)
-    assert touch is not None
-    assert (touch.name, touch.args[0], touch.args[1]) == ("touch", KEY, 1)
-    assert h.manager.used(live, h.clock.monotonic() + 62.0) is None
+    start = h.clock.monotonic()
+
+    def stored_use() -> float:
+        record = h.store.load(KEY)
+        assert record is not None
+        return record.last_used_at
+
+    first = stored_use()
+    h.script.run(h.manager.used(live, start + 1.0))
+    assert stored_use() == first
+    h.script.run(h.manager.used(live, start + 61.0))
+    assert stored_use() == first + 61.0
+    h.script.run(h.manager.used(live, start + 62.0))
+    assert stored_use() == first + 61.0
     private = Harness(policy=SessionPolicy.server(), shared_store=False)
     live = private.session()
-    assert private.manager.used(live, 1e6) is None
+    private.script.run(private.manager.used(live, 1e6))
     assert live.last_used == 1e6
 
 

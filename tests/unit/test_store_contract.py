@@ -58,7 +58,8 @@ def make_record(
         server=SERVER,
         credential_id=CREDENTIAL,
         api_version="3.21",
-        recent_signins=(at - 60.5, at),
+        young_deaths=((at - 60.5, 1.5, 0.0), (at, 2.0, 0.5)),
+        learned={"absolute": [20.0, True, at, 0.0]},
     )
 
 

@@ -1,63 +1,52 @@
-"""Keeping one live session per store key (rules R1, R3, R4, R10), as flows of effects.
+"""Keeping one live session per store key (rules R1, R3, R4, R10, R10b), as flows of effects.
 
 The hot path (`fresh()`) reads the session this process already holds and checks the policy: a
 few float operations, no locks, no I/O. Everything else goes through the token store, which is
 what makes the rules hold across threads, asyncio tasks, processes and hosts alike:
 
-- single flight (R3): a caller that needs a new session, because its request met a 401 on
-  generation g or the policy says the session is about to end, first reads the store. If the
-  store already holds a newer generation, it uses that. Otherwise it tries the store's lock; the
-  winner re-reads, signs in, publishes generation g+1 and releases; the others wait for the new
+- single flight (R3): a caller that needs a new session (its request met a 401 on generation g,
+  or the policy says the session is about to end) first reads the store. If the store already
+  holds a newer generation, it uses that. Otherwise it tries the store's lock; the winner
+  re-reads, signs in, publishes generation g+1 and releases; the others wait for the new
   generation (or for the lock to come free) and read again. N concurrent failures → 1 sign-in.
 - two tiers (R1): in the advisory window one caller refreshes while everyone else keeps using
-  the current session; a failed advisory refresh is logged and tried again a minute later. In the
-  mandatory window (or with no session at all) callers wait for the new session.
+  the current session (with a PAT they wait instead: its new sign-in ends the current session
+  anyway); a failed advisory refresh is logged and tried again a minute later. In the mandatory
+  window (or with no session at all) callers wait for the new session.
+- a session that met a 401 is *dead*: no request is sent with it again.
 - a refused sign-in (R4) is remembered for `failure_cooldown` seconds: callers in that time get
   the same `SignInFailed` at once, without another attempt that could lock the account.
-- the PAT breaker (R10): sign-ins for a key are timestamped in the store record; when
-  `breaker.max_signins` happened within `breaker.window`, a further sign-in raises
-  `SessionContention` instead of fighting whatever else signs in with the same PAT. A session
-  refused soon after its sign-in is reported as likely contention.
+- learned lifetime (R10b, `auth/lifetime.py`) and the PAT breaker (R10, `auth/breaker.py`) both
+  read the deaths of sessions; their state travels in the store record.
+- a site switch replaces the *target* (site and key) in one step; a flow that started for the
+  previous target never installs its session afterwards, and never signs in for it.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from typing import Any
 
-from tabsession._effects import Flow, StoreOp
+from tabsession._config import ClientConfig
+from tabsession._effects import Flow, acquire, load, now, publish, release, touch, wait
 from tabsession._events import Events
-from tabsession.auth.credentials import Credential
+from tabsession.auth.breaker import Breaker
+from tabsession.auth.lifetime import Death, LearnedLifetime
 from tabsession.auth.policy import Freshness, SessionPolicy
 from tabsession.auth.signin import SignInResult, negotiate_version_flow, sign_in_flow
-from tabsession.clock import Clock
 from tabsession.errors import SessionContention, SignInFailed, TableauError
 from tabsession.stores.base import StoredSession
 from tabsession.transport.retry import RetryPolicy
 from tabsession.transport.sender import Sender
 
-__all__ = ["Breaker", "LiveSession", "SessionManager"]
+__all__ = ["Breaker", "LiveSession", "SessionManager", "Target"]
 
 DAY = 86400.0
-
-
-@dataclass(frozen=True)
-class Breaker:
-    """Stop signing in after `max_signins` sign-ins within `window` seconds (per store key).
-
-    Applies to credentials whose sign-ins end earlier sessions (PATs) unless `exclusive_only` is
-    False. Raise `max_signins` for tests that expire sessions many times a minute.
-    """
-
-    max_signins: int = 3
-    window: float = 600.0
-    exclusive_only: bool = True
-
-    def __post_init__(self) -> None:
-        if self.max_signins < 1 or self.window <= 0:
-            raise ValueError("the breaker needs max_signins >= 1 and a positive window")
+ADVISORY_BACKOFF = 60.0
+PAT_WARNING = 14 * DAY
 
 
 @dataclass
@@ -73,89 +62,162 @@ class LiveSession:
     touched: float
     pat_expires_in: float | None = None
 
+    @classmethod
+    def from_record(cls, record: StoredSession, store_now: float, mono: float) -> LiveSession:
+        """Anchor a record read from the store (store-clock times) on the client's clock."""
+        age = max(0.0, store_now - record.signed_in_at)
+        idle = max(0.0, store_now - record.last_used_at)
+        return cls(record, mono - age, mono - idle, mono)
+
     def store_time(self, monotonic: float) -> float:
         """A reading of the client's clock translated to the store's clock."""
         return self.record.signed_in_at + (monotonic - self.signed_in)
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where sessions come from now: the site (contentUrl) and its store key. A site switch
+    replaces the whole object, so `target is manager.target` tells a flow it is still current."""
+
+    site: str
+    key: str
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """What to do with the session at hand: use it, refresh it (advisory) or get a new one."""
+
+    state: Freshness
+    live: LiveSession | None = None
+
+
+@dataclass
+class _Deaths:
+    """The last session this client saw die (one per generation) for the current target."""
+
+    generation: int = 0
+    death: Death | None = None
+
+
 class SessionManager:
     """Owns the session of one (server, site, credential) key for one client."""
 
-    def __init__(
-        self,
-        *,
-        sender: Sender,
-        credential: Credential,
-        site: str,
-        key: str,
-        owner: str,
-        policy: SessionPolicy,
-        clock: Clock,
-        events: Events,
-        breaker: Breaker | None,
-        api_version: str | None,
-        shared_store: bool,
-        lock_ttl: float,
-        wait_timeout: float,
-        failure_cooldown: float,
-        signin_retry: RetryPolicy | None = None,
-        advisory_backoff: float = 60.0,
-        pat_warning: float = 14 * DAY,
-    ) -> None:
+    def __init__(self, *, config: ClientConfig, sender: Sender, events: Events, key: str) -> None:
+        self.config = config
         self.sender = sender
-        self.server = sender.server  # as configured: the store key is derived from it
-        self.credential = credential
-        self.site = site
-        self.key = key
-        self.owner = owner
-        self.policy = policy
-        self.clock = clock
+        self.server = config.server  # as configured: the store key is derived from it
+        self.credential = config.auth
+        self.clock = config.clock
         self.events = events
-        self.breaker = breaker
-        self.api_version = api_version
-        self.lock_ttl = lock_ttl
-        self.wait_timeout = wait_timeout
-        self.failure_cooldown = failure_cooldown
-        self.advisory_backoff = advisory_backoff
-        self.pat_warning = pat_warning
-        self.signin_retry = signin_retry
+        self.breaker = config.breaker
+        self.api_version = config.api_version
+        self.owner = uuid.uuid4().hex
+        self.configured_policy = config.policy
+        self.target = Target(config.site, key)
         self._live: LiveSession | None = None
         self._swap = threading.Lock()
         self._failure: tuple[SignInFailed, float] | None = None
         self._advisory_after = -math.inf
         self._pat_warned = False
         self._signed_out = 0  # the newest generation this client ended itself: never reused
-        self._contention_warned = 0  # the last generation reported as dying young
-        idle = policy.idle
-        self._touch_every = None if idle is None or not shared_store else min(60.0, idle / 20)
+        self._dead = 0  # the newest generation seen refused (a 401): never sent again
+        self._deaths = _Deaths()
+        self._learned = LearnedLifetime()
+        self._learned_text = ""
+        self._provisional = False
+        self.policy = config.policy
+        self._policy_until = math.inf
+        idle = config.policy.idle
+        self._touch_every = (
+            None if idle is None or not config.shared_store else min(60.0, idle / 20)
+        )
 
-    # -- the hot path --------------------------------------------------------------------------
+    # -- reading state -----------------------------------------------------------------------
+
+    @property
+    def site(self) -> str:
+        return self.target.site
+
+    @property
+    def key(self) -> str:
+        return self.target.key
 
     @property
     def live(self) -> LiveSession | None:
         return self._live
 
+    @property
+    def learned_lifetime(self) -> str:
+        """What was learned of the server's session lifetime ("" when nothing applies)."""
+        return self._learned_text
+
+    # -- the hot path --------------------------------------------------------------------------
+
     def fresh(self) -> LiveSession | None:
         """The held session if the policy calls it fresh, else None (then use `session_flow`)."""
         live = self._live
-        if live is None:
+        if live is None or live.record.generation <= self._dead:
             return None
-        now = self.clock.monotonic()
-        if self.policy.freshness(now - live.signed_in, now - live.last_used) is Freshness.FRESH:
+        now_ = self.clock.monotonic()
+        if (
+            self._policy_at(live, now_).freshness(now_ - live.signed_in, now_ - live.last_used)
+            is Freshness.FRESH
+        ):
             return live
         return None
 
-    def used(self, live: LiveSession, at: float) -> StoreOp | None:
-        """Note a use of `live` at monotonic time `at`. Returns a store `touch` to perform when
-        other processes should hear about it (idle policies with a shared store, at most once a
-        minute), else None."""
+    def _policy_at(self, live: LiveSession, mono: float) -> SessionPolicy:
+        """The policy to follow now (a provisional learned lifetime lapses at a known time)."""
+        if mono >= self._policy_until:
+            self._refresh_policy(live.store_time(mono))
+        return self.policy
+
+    def used(self, live: LiveSession, at: float) -> Flow[None]:
+        """Note a successful use of `live` at monotonic time `at`; tell the store about it when
+        other processes should hear (idle policies with a shared store, at most once a minute)."""
+        if self._provisional:
+            self._check_disproved(live, at)
         if at > live.last_used:
             live.last_used = at
         every = self._touch_every
         if every is None or at - live.touched < every:
-            return None
+            return
         live.touched = at
-        return StoreOp("touch", (self.key, live.record.generation, live.store_time(at)))
+        try:
+            yield from touch(self.key, live.record.generation, live.store_time(at))
+        except TableauError as exc:  # best effort: a missed touch only costs an early refresh
+            self.events.emit("touch_failed", f"could not record session use: {exc}")
+
+    def rejected(self, live: LiveSession, sent_at: float) -> None:
+        """A request sent at `sent_at` with `live` met a 401: the session is dead. Its death is
+        kept for the lifetime learner and the breaker, and reported once when it looks like
+        PAT contention."""
+        generation = live.record.generation
+        with self._swap:
+            if live.record.site_content_url != self.target.site:
+                return  # a session of the site this client switched away from
+            self._dead = max(self._dead, generation)
+            if generation <= self._signed_out or self._deaths.generation >= generation:
+                return
+            death = Death(
+                at=live.store_time(sent_at),
+                age=max(0.0, sent_at - live.signed_in),
+                idle=max(0.0, sent_at - live.last_used),
+            )
+            self._deaths.generation, self._deaths.death = generation, death
+        breaker = self.breaker
+        if (
+            breaker is not None
+            and self.credential.exclusive
+            and breaker.is_young(death, self._expected(death))
+        ):
+            self.events.emit(
+                "contention",
+                f"the session ended {death.age:.1f}s after sign-in: another process or host is "
+                "probably signing in with the same personal access token",
+                age=death.age,
+                generation=generation,
+            )
 
     def forget(self) -> None:
         """Drop the held session (it was signed out): its generation is never used again, even
@@ -165,11 +227,62 @@ class SessionManager:
                 self._signed_out = max(self._signed_out, self._live.record.generation)
             self._live = None
 
+    # -- the policy and what was learned ---------------------------------------------------------
+
+    def _expected(self, death: Death) -> float:
+        """The lifetime a session was expected to have, after learning from `death`."""
+        if self.config.policy_explicit:
+            return self.configured_policy.lifetime
+        learned = self._learned.observe(death)
+        return learned.apply(self.configured_policy, death.at).lifetime
+
+    def _learn(self, learned: LearnedLifetime, store_now: float) -> None:
+        if learned == self._learned:
+            return
+        self._learned = learned
+        self._refresh_policy(store_now)
+
+    def _refresh_policy(self, store_now: float) -> None:
+        learned = self._learned
+        if self.config.policy_explicit:
+            self.policy, self._policy_until = self.configured_policy, math.inf
+            return
+        self.policy = learned.apply(self.configured_policy, store_now)
+        text = learned.describe(store_now)
+        provisional = [
+            x for x in (learned.absolute, learned.idle) if x is not None and not x.confirmed
+        ]
+        self._provisional = bool(provisional)
+        # a provisional value stops applying at a known time: re-derive the policy then
+        until = min(
+            (x.learned_at + 3.5 * x.value for x in provisional if x.applies(store_now)),
+            default=math.inf,
+        )
+        mono = self.clock.monotonic()
+        self._policy_until = mono + (until - store_now) if math.isfinite(until) else math.inf
+        if text != self._learned_text:
+            self._learned_text = text
+            if text:
+                self.events.emit(
+                    "lifetime_learned",
+                    f"the server ends sessions sooner than assumed: following {text} "
+                    f"(policy {self.configured_policy.describe()}); pass policy= to override",
+                    learned=text,
+                )
+
+    def _check_disproved(self, live: LiveSession, at: float) -> None:
+        learned = self._learned.seen_alive(at - live.signed_in, at - live.last_used)
+        if learned is not self._learned:
+            self._learn(learned, live.store_time(at))
+
     # -- taking a session from the store ---------------------------------------------------------
 
-    def _install(self, live: LiveSession) -> LiveSession:
-        """Make `live` the held session unless a newer generation is already held."""
+    def _install(self, live: LiveSession, target: Target) -> LiveSession | None:
+        """Make `live` the held session unless a newer generation is held; None when `target`
+        is no longer current (a site switch happened meanwhile)."""
         with self._swap:
+            if target is not self.target:
+                return None
             if live.record.generation <= self._signed_out:
                 return live  # ended by this client: judged (MANDATORY), never held
             current = self._live
@@ -183,7 +296,7 @@ class SessionManager:
                 return live
             return current
 
-    def _adopt(self, record: StoredSession | None) -> Flow[LiveSession | None]:
+    def _adopt(self, record: StoredSession | None, target: Target) -> Flow[LiveSession | None]:
         """The session to judge: the store's record, or what we hold if it is as new or newer."""
         current = self._live
         if record is None:
@@ -196,71 +309,77 @@ class SessionManager:
                     record.last_used_at - current.record.signed_in_at
                 )
             return current
-        store_now: float = yield StoreOp("now")
-        mono = self.clock.monotonic()
-        age = max(0.0, store_now - record.signed_in_at)
-        idle = max(0.0, store_now - record.last_used_at)
-        return self._install(LiveSession(record, mono - age, mono - idle, mono))
+        store_now = yield from now()
+        learned = LearnedLifetime.from_dict(record.learned)
+        if learned != self._learned:
+            self._learn(learned, store_now)
+        live = LiveSession.from_record(record, store_now, self.clock.monotonic())
+        return self._install(live, target)
 
-    def _judge(self, live: LiveSession | None, failed: StoredSession | None) -> Freshness:
+    def _judge(self, live: LiveSession | None, failed: StoredSession | None) -> _Judged:
         if live is None:
-            return Freshness.MANDATORY
-        if failed is not None and live.record.generation <= failed.generation:
-            return Freshness.MANDATORY
-        if live.record.generation <= self._signed_out:
-            return Freshness.MANDATORY
-        now = self.clock.monotonic()
-        return self.policy.freshness(now - live.signed_in, now - live.last_used)
+            return _Judged(Freshness.MANDATORY)
+        generation = live.record.generation
+        if failed is not None and generation <= failed.generation:
+            return _Judged(Freshness.MANDATORY, live)
+        if generation <= self._signed_out or generation <= self._dead:
+            return _Judged(Freshness.MANDATORY, live)
+        mono = self.clock.monotonic()
+        policy = self._policy_at(live, mono)
+        return _Judged(policy.freshness(mono - live.signed_in, mono - live.last_used), live)
 
     def session_flow(self, failed: StoredSession | None = None) -> Flow[LiveSession]:
         """A session to use now. `failed`: the record whose token just met a 401 (a newer one is
         needed). Blocks (in the flow) only when there is no usable session."""
-        deadline = self.clock.monotonic() + self.wait_timeout
-        key, owner = self.key, self.owner
+        deadline = self.clock.monotonic() + self.config.wait_timeout
+        target = self.target
         while True:
-            record: StoredSession | None = yield StoreOp("load", (key,))
-            live = yield from self._adopt(record)
-            state = self._judge(live, failed)
-            if state is Freshness.FRESH and live is not None:
-                return live
-            advisory = state is Freshness.ADVISORY and live is not None
-            if advisory and self.clock.monotonic() < self._advisory_after and live is not None:
-                return live
-            acquired: bool = yield StoreOp("acquire", (key, owner, self.lock_ttl))
-            if acquired:
+            if target is not self.target:  # the site was switched: serve the new one
+                target, failed = self.target, None
+            record = yield from load(target.key)
+            judged = self._judge((yield from self._adopt(record, target)), failed)
+            if target is not self.target:
+                continue
+            if judged.state is Freshness.FRESH and judged.live is not None:
+                return judged.live
+            advisory = judged.live if judged.state is Freshness.ADVISORY else None
+            if advisory is not None and self.clock.monotonic() < self._advisory_after:
+                return advisory
+            if (yield from acquire(target.key, self.owner, self.config.lock_ttl)):
                 try:
-                    record = yield StoreOp("load", (key,))
-                    live = yield from self._adopt(record)
-                    state = self._judge(live, failed)
-                    if state is Freshness.FRESH and live is not None:
-                        return live
-                    if state is Freshness.ADVISORY and live is not None:
-                        return (yield from self._advisory_refresh(record, live))
-                    # replacing a session the policy gave up on, before any 401, is proactive too
-                    # (not a session this client signed out: that one simply ended)
-                    proactive = (
-                        failed is None
-                        and live is not None
-                        and live.record.generation > self._signed_out
-                    )
-                    return (
-                        yield from self._sign_in_and_publish(record, failed, proactive=proactive)
-                    )
+                    return (yield from self._under_lock(target, failed))
+                except _Retarget:
+                    continue
                 finally:
-                    yield StoreOp("release", (key, owner))
-            if advisory and live is not None:
-                return live  # someone else is refreshing: keep using the current session
-            now = self.clock.monotonic()
-            if now >= deadline:
+                    yield from release(target.key, self.owner)
+            if advisory is not None and not self.credential.exclusive:
+                return advisory  # someone else is refreshing: keep using the current session
+            mono = self.clock.monotonic()
+            if mono >= deadline:
                 raise TableauError(
-                    f"waited {self.wait_timeout:g}s for another worker to sign in; giving up. "
-                    "Is a process holding the store's lock stuck?"
+                    f"waited {self.config.wait_timeout:g}s for another worker to sign in; "
+                    "giving up. Is a process holding the store's lock stuck?"
                 )
-            seen = max(
-                record.generation if record else 0,
-                failed.generation if failed else 0,
-            )
-            yield StoreOp("wait", (key, seen, min(1.0, deadline - now)))
+            seen = max(record.generation if record else 0, failed.generation if failed else 0)
+            yield from wait(target.key, seen, min(1.0, deadline - mono))
+
+    def _under_lock(self, target: Target, failed: StoredSession | None) -> Flow[LiveSession]:
+        """Holding the key's lock: read again, then use, refresh or replace the session."""
+        record = yield from load(target.key)
+        live = yield from self._adopt(record, target)
+        if target is not self.target:
+            raise _Retarget
+        judged = self._judge(live, failed)
+        if judged.state is Freshness.FRESH and judged.live is not None:
+            return judged.live
+        if judged.state is Freshness.ADVISORY and judged.live is not None:
+            return (yield from self._advisory_refresh(record, judged.live, target))
+        # replacing a session the policy gave up on, before any 401, is proactive too
+        # (not one this client signed out or saw refused: those simply ended)
+        proactive = live is not None and live.record.generation > max(
+            self._signed_out, self._dead, failed.generation if failed else 0
+        )
+        return (yield from self._sign_in_and_publish(record, target, proactive=proactive))
 
     def version_flow(self, retry: RetryPolicy | None = None) -> Flow[str]:
         """The REST API version: configured, taken from a shared record, or negotiated once."""
@@ -269,16 +388,16 @@ class SessionManager:
         return self.api_version
 
     def _advisory_refresh(
-        self, record: StoredSession | None, live: LiveSession
+        self, record: StoredSession | None, live: LiveSession, target: Target
     ) -> Flow[LiveSession]:
         try:
-            return (yield from self._sign_in_and_publish(record, None, proactive=True))
+            return (yield from self._sign_in_and_publish(record, target, proactive=True))
         except TableauError as exc:
-            self._advisory_after = self.clock.monotonic() + self.advisory_backoff
+            self._advisory_after = self.clock.monotonic() + ADVISORY_BACKOFF
             self.events.emit(
                 "advisory_refresh_failed",
                 f"refreshing the session ahead of expiry failed ({exc}); using the current "
-                f"session and trying again in {self.advisory_backoff:g}s",
+                f"session and trying again in {ADVISORY_BACKOFF:g}s",
                 error=type(exc).__name__,
             )
             return live
@@ -305,70 +424,99 @@ class SessionManager:
             likely_cause=error.likely_cause,
         )
 
-    def _check_breaker(self, record: StoredSession | None, store_now: float) -> tuple[float, ...]:
+    def _evidence(
+        self, record: StoredSession | None, store_now: float
+    ) -> tuple[LearnedLifetime, tuple[Death, ...]]:
+        """What the record and this client's own observation say: the learned lifetime and the
+        young-death history, with the death of the record's session if this client saw it."""
+        learned = self._learned
+        history: tuple[Death, ...] = ()
+        if record is not None:
+            learned = LearnedLifetime.from_dict(record.learned) if record.learned else learned
+            history = tuple(Death(*d) for d in record.young_deaths)
+        death = self._deaths.death
+        if record is None or death is None or self._deaths.generation != record.generation:
+            return learned, history
+        if not self.config.policy_explicit:
+            learned = learned.observe(death)
         breaker = self.breaker
-        recent = record.recent_signins if record else ()
-        if breaker is None:
-            return recent[-10:]
-        recent = tuple(t for t in recent if t > store_now - breaker.window)
-        applies = self.credential.exclusive or not breaker.exclusive_only
-        if applies and len(recent) >= breaker.max_signins:
-            name = getattr(self.credential, "name", "")
-            raise SessionContention(
-                f"{len(recent)} sign-ins for this session in the last {breaker.window:g}s "
-                f"(limit {breaker.max_signins}): something else is signing in with the same "
-                f"{'personal access token ' + repr(name) if name else 'credentials'}, ending "
-                "this job's sessions. Give each job its own PAT, or share one session between "
-                "jobs with a FileStore or RedisStore."
+        if breaker is not None and self._breaker_applies(breaker):
+            expected = (
+                self.configured_policy.lifetime
+                if self.config.policy_explicit
+                else learned.apply(self.configured_policy, store_now).lifetime
             )
-        return recent
+            history = breaker.record(history, death, expected)
+        return learned, history
+
+    def _breaker_applies(self, breaker: Breaker) -> bool:
+        return self.credential.exclusive or not breaker.exclusive_only
+
+    def _check_breaker(
+        self, record: StoredSession | None, history: tuple[Death, ...], store_now: float
+    ) -> None:
+        breaker = self.breaker
+        if breaker is None or not self._breaker_applies(breaker) or record is None:
+            return
+        verdict = breaker.verdict(history, store_now)
+        if verdict.retry_at is None:
+            return
+        name = getattr(self.credential, "name", "")
+        what = f"personal access token {name!r}" if name else "credentials"
+        raise SessionContention(
+            f"{verdict.describe(store_now, breaker.window)}. Something else is signing in "
+            f"with the same {what}, ending this job's sessions. Give each job its own PAT, or "
+            "share one session between jobs with a FileStore or RedisStore; to tune this, pass "
+            "breaker=Breaker(max_young_deaths=..., window=...), or breaker=None to disable it."
+        )
 
     def _sign_in_and_publish(
-        self, record: StoredSession | None, failed: StoredSession | None, *, proactive: bool
+        self, record: StoredSession | None, target: Target, *, proactive: bool
     ) -> Flow[LiveSession]:
         self._check_cooldown()
-        store_now: float = yield StoreOp("now")
-        recent = self._check_breaker(record, store_now)
-        version = yield from self.version_flow(self.signin_retry)
+        store_now = yield from now()
+        learned, history = self._evidence(record, store_now)
+        self._learn(learned, store_now)
+        self._check_breaker(record, history, store_now)
+        signin_retry = self.config.signin_retry
+        version = yield from self.version_flow(signin_retry)
+        if target is not self.target:
+            raise _Retarget  # never sign in for a site this client has left
         try:
             result = yield from sign_in_flow(
-                self.sender,
-                self.credential,
-                self.site,
-                version,
-                self.clock.time(),
-                self.signin_retry,
+                self.sender, self.credential, target.site, version, self.clock.time(), signin_retry
             )
         except SignInFailed as exc:
-            self._failure = (exc, self.clock.monotonic() + self.failure_cooldown)
+            self._failure = (exc, self.clock.monotonic() + self.config.failure_cooldown)
             self.events.emit("signin_failed", f"sign-in refused: {exc}", code=exc.code)
             raise
-        return (yield from self._publish(record, failed, result, recent, proactive=proactive))
+        return (yield from self._publish(record, target, result, history, proactive=proactive))
 
     def _publish(
         self,
         record: StoredSession | None,
-        failed: StoredSession | None,
+        target: Target,
         result: SignInResult,
-        recent: tuple[float, ...],
+        history: tuple[Death, ...],
         *,
         proactive: bool,
     ) -> Flow[LiveSession]:
         """Store a fresh sign-in's session as the next generation (the caller holds the lock)."""
         mono = self.clock.monotonic()
-        store_now: float = yield StoreOp("now")
-        held = self._live
+        store_now = yield from now()
+        held = self._live if target is self.target else None
         generation = 1 + max(
             record.generation if record else 0,
-            failed.generation if failed else 0,
             held.record.generation if held else 0,
+            self._dead,
+            self._signed_out,
         )
         # `server` and `site_content_url` are the values the store key is derived from (stores
         # check that a record belongs under its key); the pod a redirect led to is `origin`.
         new = StoredSession(
             token=result.token,
             site_id=result.site_id,
-            site_content_url=self.site,
+            site_content_url=target.site,
             user_id=result.user_id,
             generation=generation,
             signed_in_at=store_now,
@@ -377,18 +525,21 @@ class SessionManager:
             credential_id=self.credential.identity,
             api_version=result.api_version,
             origin=self.sender.server if self.sender.server != self.server else "",
-            recent_signins=(*recent, store_now),
+            young_deaths=tuple((d.at, d.age, d.idle) for d in history),
+            learned=self._learned.to_dict(),
         )
-        published: bool = yield StoreOp("publish", (self.key, new, self.owner))
+        published = yield from publish(target.key, new, self.owner)
         live = LiveSession(new, mono, mono, mono, result.pat_expires_in)
         if not published:
             # Our lock lapsed and someone published meanwhile: the store's record wins.
-            stored: StoredSession | None = yield StoreOp("load", (self.key,))
+            stored = yield from load(target.key)
             if stored is not None and stored.generation >= generation:
-                adopted = yield from self._adopt(stored)
+                adopted = yield from self._adopt(stored, target)
                 if adopted is not None:
                     live = adopted
-        live = self._install(live)
+        installed = self._install(live, target)
+        if installed is None:
+            raise _Retarget
         fields: dict[str, Any] = {
             "generation": generation,
             "site_id": result.site_id,
@@ -399,10 +550,10 @@ class SessionManager:
         if proactive:
             self.events.emit("refresh", "refreshed the session ahead of expiry", **fields)
         self._warn_pat_expiry(result.pat_expires_in)
-        return live
+        return installed
 
     def _warn_pat_expiry(self, seconds: float | None) -> None:
-        if seconds is None or seconds >= self.pat_warning or self._pat_warned:
+        if seconds is None or seconds >= PAT_WARNING or self._pat_warned:
             return
         self._pat_warned = True
         self.events.emit(
@@ -412,35 +563,66 @@ class SessionManager:
             seconds=seconds,
         )
 
-    def note_rejected(self, live: LiveSession) -> None:
-        """A 401 arrived on `live`: warn (once per session) when a PAT session died young, the
-        mark of another process signing in with the same PAT."""
-        generation = live.record.generation
-        if not self.credential.exclusive or generation <= self._contention_warned:
-            return
-        age = self.clock.monotonic() - live.signed_in
-        young = min(300.0, self.policy.lifetime / 10)
-        if age < young:
-            self._contention_warned = generation
-            self.events.emit(
-                "contention",
-                f"the session ended {age:.0f}s after sign-in: another process or host is "
-                "probably signing in with the same personal access token",
-                age=age,
-                generation=live.record.generation,
-            )
+    # -- switching sites ---------------------------------------------------------------------------
 
-    def take_over_flow(self, site: str, key: str, result: SignInResult) -> Flow[LiveSession]:
-        """After a site switch: own `key` (the new site's) and publish the session `result`."""
+    def lock_target_flow(self) -> Flow[Target]:
+        """Take the current key's lock (waiting as long as `wait_timeout`), so that no sign-in
+        for the current site runs while the site is switched. Release with `release_flow`."""
+        target = self.target
+        deadline = self.clock.monotonic() + self.config.wait_timeout
+        while not (yield from acquire(target.key, self.owner, self.config.lock_ttl)):
+            if self.clock.monotonic() >= deadline:
+                raise TableauError("timed out waiting for the store's lock to switch sites")
+            yield from wait(target.key, 0, 0.2)
+        return target
+
+    def release_flow(self, target: Target) -> Flow[None]:
+        yield from release(target.key, self.owner)
+
+    def retarget(self, site: str, key: str, live: LiveSession) -> Target:
+        """Switch to `site` in one step: the new target and its session, installed together.
+        Every flow that started for the previous target restarts on this one."""
+        target = Target(site, key)
         with self._swap:
-            self.site, self.key, self._live, self._failure = site, key, None, None
-        deadline = self.clock.monotonic() + self.wait_timeout
-        while not (yield StoreOp("acquire", (key, self.owner, self.lock_ttl))):
+            self.target, self._live, self._failure = target, live, None
+            # generations count per key: the new key's start from scratch (its provisional
+            # session is generation 0 until published)
+            self._signed_out = self._dead = -1
+            self._deaths = _Deaths()
+        return target
+
+    def take_over_flow(self, target: Target, result: SignInResult) -> Flow[LiveSession]:
+        """After a site switch: publish the session `result` under the new key (waiting for its
+        lock), so that other workers on that site share it."""
+        deadline = self.clock.monotonic() + self.config.wait_timeout
+        while not (yield from acquire(target.key, self.owner, self.config.lock_ttl)):
             if self.clock.monotonic() >= deadline:
                 raise TableauError("timed out waiting for the store's lock after a site switch")
-            yield StoreOp("wait", (key, 0, 0.2))
+            yield from wait(target.key, 0, 0.2)
         try:
-            record: StoredSession | None = yield StoreOp("load", (key,))
-            return (yield from self._publish(record, None, result, (), proactive=False))
+            record = yield from load(target.key)
+            history = tuple(Death(*d) for d in record.young_deaths) if record else ()
+            return (yield from self._publish(record, target, result, history, proactive=False))
         finally:
-            yield StoreOp("release", (key, self.owner))
+            yield from release(target.key, self.owner)
+
+    def provisional_session(self, result: SignInResult, site: str) -> LiveSession:
+        """A session object for `result` before it is published (generation 0 until then)."""
+        mono = self.clock.monotonic()
+        record = StoredSession(
+            token=result.token,
+            site_id=result.site_id,
+            site_content_url=site,
+            user_id=result.user_id,
+            generation=0,
+            signed_in_at=self.clock.time(),
+            last_used_at=self.clock.time(),
+            server=self.server,
+            credential_id=self.credential.identity,
+            api_version=result.api_version,
+        )
+        return replace(LiveSession(record, mono, mono, mono), pat_expires_in=result.pat_expires_in)
+
+
+class _Retarget(Exception):
+    """Internal: the site was switched while a flow was working for the previous one."""

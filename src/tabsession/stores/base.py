@@ -63,8 +63,11 @@ class StoredSession:
     origin: str = ""
     """Where API calls go when that differs from `server` (a Tableau Cloud pod after a sign-in
     redirect); empty otherwise."""
-    # Store-clock times of recent sign-ins for this key (newest last): the PAT breaker counts them.
-    recent_signins: tuple[float, ...] = ()
+    young_deaths: tuple[tuple[float, float, float], ...] = ()
+    """Recent sessions of this key that died young: (store time, age, idle seconds), newest last.
+    The PAT breaker reads them (`tabsession.auth.breaker`)."""
+    learned: dict[str, Any] = field(default_factory=dict)
+    """The session lifetimes learned from the server so far (`tabsession.auth.lifetime`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,7 +83,8 @@ class StoredSession:
             "credential_id": self.credential_id,
             "api_version": self.api_version,
             "origin": self.origin,
-            "recent_signins": list(self.recent_signins),
+            "young_deaths": [list(d) for d in self.young_deaths],
+            "learned": dict(self.learned),
         }
 
     @classmethod
@@ -101,7 +105,11 @@ class StoredSession:
                 credential_id=str(data["credential_id"]),
                 api_version=str(data.get("api_version", "")),
                 origin=str(data.get("origin", "")),
-                recent_signins=tuple(float(t) for t in data.get("recent_signins", ())),
+                young_deaths=tuple(
+                    (float(at), float(age), float(idle))
+                    for at, age, idle in data.get("young_deaths", ())
+                ),
+                learned=dict(data.get("learned") or {}),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"malformed tabsession session record: {exc}") from None

@@ -79,10 +79,10 @@ def test_the_lock_must_outlive_the_longest_sign_in() -> None:
     client = tabsession.Client(
         "https://t.example.com", auth, lock_ttl=3.0, timeout=1.5, retry=short
     )
-    assert client._core.manager.lock_ttl == 3.0
+    assert client._core.config.lock_ttl == 3.0
     client.close()
     default = tabsession.Client("https://t.example.com", auth, timeout=120.0)
-    assert default._core.manager.lock_ttl == 150.0  # 20 s budget + 120 s timeout + 10 s
-    assert default._core.manager.signin_retry is not None
-    assert default._core.manager.signin_retry.attempts == 3
+    assert default._core.config.lock_ttl == 150.0  # 20 s budget + 120 s timeout + 10 s
+    assert default._core.config.signin_retry is not None
+    assert default._core.config.signin_retry.attempts == 3
     default.close()
