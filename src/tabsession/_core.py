@@ -217,18 +217,22 @@ class ClientCore:
         retry = None if replayable else _NO_RETRY
         manager = self.manager
         live = yield from self.session_flow()
-        refused: list[int] = []
+        refused: list[tuple[str, int]] = []  # (site, generation) of each refusing session
         while True:
             url = self.url_for(path, live.record)
             sent_at = self.clock.monotonic()
-            response = yield from self.sender.send_flow(
-                method,
-                url,
-                headers=self.headers(live.record.token, content_type, headers),
-                params=params,
-                content=body,
-                retry=retry,
-            )
+            manager.sending(live, 1)
+            try:
+                response = yield from self.sender.send_flow(
+                    method,
+                    url,
+                    headers=self.headers(live.record.token, content_type, headers),
+                    params=params,
+                    content=body,
+                    retry=retry,
+                )
+            finally:
+                manager.sending(live, -1)
             status = response.status_code
             if status != 401:
                 yield from manager.used(live, sent_at)
@@ -240,9 +244,9 @@ class ClientCore:
             # A live session refused on another site's URL is a site problem, not an
             # expiry: say so without signing in (with a PAT that would end the session).
             yield from self._diagnose_site(response, method, url, live, need_alive=True)
-            generation = live.record.generation
-            if refused and (generation <= refused[-1] or len(refused) > MAX_REPLAYS):
-                raise self._expired(response, method, url, [*refused, generation])
+            session = (live.record.site_content_url, live.record.generation)
+            if any(site == session[0] and gen >= session[1] for site, gen in refused):
+                raise self._expired(response, method, url, [*refused, session], again=True)
             if not replayable:
                 raise BodyNotReplayable(
                     "the session ended while sending a streamed body, which cannot be sent "
@@ -250,7 +254,7 @@ class ClientCore:
                     method=method,
                     url=url,
                 )
-            refused.append(generation)
+            refused.append(session)
             if len(refused) > MAX_REPLAYS:
                 raise self._expired(response, method, url, refused)
             manager.rejected(live, sent_at)
@@ -264,19 +268,25 @@ class ClientCore:
             )
 
     def _expired(
-        self, response: Response, method: str, url: str, refused: list[int]
+        self,
+        response: Response,
+        method: str,
+        url: str,
+        refused: list[tuple[str, int]],
+        *,
+        again: bool = False,
     ) -> SessionExpired:
-        if len(refused) > 1 and refused[-1] <= refused[-2]:
+        generations = ", ".join(str(generation) for _, generation in refused)
+        if again:
             why = (
-                f"session generation {refused[-1]} refused it twice: the credentials probably "
-                "lack access to this resource, or the session ended again at once"
+                f"session generation {refused[-1][1]} refused it twice: the credentials "
+                "probably lack access to this resource, or the session ended again at once"
             )
         else:
             why = (
-                f"{len(refused)} sessions in a row refused it (generations "
-                f"{', '.join(map(str, refused))}; tabsession replays a request at most "
-                f"{MAX_REPLAYS} times): sessions keep ending (another process signing in with "
-                "the same PAT, or an administrator)"
+                f"{len(refused)} sessions in a row refused it (generations {generations}; "
+                f"tabsession replays a request at most {MAX_REPLAYS} times): sessions keep "
+                "ending (another process signing in with the same PAT, or an administrator)"
             )
         return SessionExpired(
             f"the request was refused after its session was renewed: {why}. "
@@ -413,15 +423,12 @@ class ClientCore:
                         method="POST",
                         url=url,
                     )
-                new = manager.retarget(
-                    content_url,
-                    session_key(self.server, content_url, self.auth.identity),
-                    manager.provisional_session(result, content_url),
+                live = yield from manager.take_over_flow(
+                    content_url, session_key(self.server, content_url, self.auth.identity), result
                 )
+                return self._info(live)
             finally:
                 yield from manager.release_flow(target)
-            live = yield from manager.take_over_flow(new, result)
-            return self._info(live)
         raise SessionExpired(
             f"could not switch to site {content_url!r}: the session kept ending",
             status=401,

@@ -27,11 +27,11 @@ from __future__ import annotations
 import math
 import threading
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from tabsession._config import ClientConfig
-from tabsession._effects import Flow, acquire, load, now, publish, release, touch, wait
+from tabsession._effects import Flow, acquire, load, now, publish, release, sleep, touch, wait
 from tabsession._events import Events
 from tabsession.auth.breaker import Breaker
 from tabsession.auth.lifetime import Death, LearnedLifetime
@@ -46,6 +46,7 @@ __all__ = ["Breaker", "LiveSession", "SessionManager", "Target"]
 
 DAY = 86400.0
 ADVISORY_BACKOFF = 60.0
+DRAIN_LIMIT = 5.0
 PAT_WARNING = 14 * DAY
 
 
@@ -61,6 +62,8 @@ class LiveSession:
     last_used: float
     touched: float
     pat_expires_in: float | None = None
+    inflight: int = 0
+    """Requests of this client under way with this session (see `SessionManager.sending`)."""
 
     @classmethod
     def from_record(cls, record: StoredSession, store_now: float, mono: float) -> LiveSession:
@@ -187,6 +190,23 @@ class SessionManager:
             yield from touch(self.key, live.record.generation, live.store_time(at))
         except TableauError as exc:  # best effort: a missed touch only costs an early refresh
             self.events.emit("touch_failed", f"could not record session use: {exc}")
+
+    def sending(self, live: LiveSession, delta: int) -> None:
+        """Count requests under way with `live` (+1 before sending, -1 after the answer): a
+        planned PAT refresh waits for them, since its sign-in ends their session."""
+        with self._swap:
+            live.inflight += delta
+
+    def _drain(self, live: LiveSession) -> Flow[None]:
+        """Before a planned sign-in that ends `live` (a PAT): let this client's requests under
+        way with it finish first (for at most `DRAIN_LIMIT` seconds), so none meets a 401."""
+        if not self.credential.exclusive:
+            return
+        deadline = self.clock.monotonic() + DRAIN_LIMIT
+        pause = 0.001
+        while live.inflight > 0 and self.clock.monotonic() < deadline:
+            yield from sleep(pause)
+            pause = min(0.02, pause * 2)
 
     def rejected(self, live: LiveSession, sent_at: float) -> None:
         """A request sent at `sent_at` with `live` met a 401: the session is dead. Its death is
@@ -333,6 +353,8 @@ class SessionManager:
         needed). Blocks (in the flow) only when there is no usable session."""
         deadline = self.clock.monotonic() + self.config.wait_timeout
         target = self.target
+        if failed is not None and failed.site_content_url != target.site:
+            failed = None  # refused on the site this client has switched away from
         while True:
             if target is not self.target:  # the site was switched: serve the new one
                 target, failed = self.target, None
@@ -373,12 +395,15 @@ class SessionManager:
         if judged.state is Freshness.FRESH and judged.live is not None:
             return judged.live
         if judged.state is Freshness.ADVISORY and judged.live is not None:
+            yield from self._drain(judged.live)
             return (yield from self._advisory_refresh(record, judged.live, target))
         # replacing a session the policy gave up on, before any 401, is proactive too
         # (not one this client signed out or saw refused: those simply ended)
         proactive = live is not None and live.record.generation > max(
             self._signed_out, self._dead, failed.generation if failed else 0
         )
+        if proactive and live is not None:
+            yield from self._drain(live)
         return (yield from self._sign_in_and_publish(record, target, proactive=proactive))
 
     def version_flow(self, retry: RetryPolicy | None = None) -> Flow[str]:
@@ -501,15 +526,43 @@ class SessionManager:
         *,
         proactive: bool,
     ) -> Flow[LiveSession]:
-        """Store a fresh sign-in's session as the next generation (the caller holds the lock)."""
+        """Store a fresh sign-in's session as the next generation and hold it (the caller holds
+        the lock)."""
+        live = yield from self._store(record, target, result, history)
+        installed = self._install(live, target)
+        if installed is None:
+            raise _Retarget
+        generation = live.record.generation
+        fields: dict[str, Any] = {
+            "generation": generation,
+            "site_id": result.site_id,
+            "site": result.site_content_url,
+            "proactive": proactive,
+        }
+        self.events.emit("signin", f"signed in (generation {generation})", **fields)
+        if proactive:
+            self.events.emit("refresh", "refreshed the session ahead of expiry", **fields)
+        self._warn_pat_expiry(result.pat_expires_in)
+        return installed
+
+    def _store(
+        self,
+        record: StoredSession | None,
+        target: Target,
+        result: SignInResult,
+        history: tuple[Death, ...],
+    ) -> Flow[LiveSession]:
+        """Publish `result` under `target` as generation `max(seen) + 1`; if the store refuses
+        (our lock lapsed and someone published meanwhile), the store's newer record wins."""
         mono = self.clock.monotonic()
         store_now = yield from now()
-        held = self._live if target is self.target else None
+        current = target is self.target
+        held = self._live if current else None
         generation = 1 + max(
             record.generation if record else 0,
             held.record.generation if held else 0,
-            self._dead,
-            self._signed_out,
+            self._dead if current else 0,
+            self._signed_out if current else 0,
         )
         # `server` and `site_content_url` are the values the store key is derived from (stores
         # check that a record belongs under its key); the pod a redirect led to is `origin`.
@@ -528,29 +581,13 @@ class SessionManager:
             young_deaths=tuple((d.at, d.age, d.idle) for d in history),
             learned=self._learned.to_dict(),
         )
-        published = yield from publish(target.key, new, self.owner)
-        live = LiveSession(new, mono, mono, mono, result.pat_expires_in)
-        if not published:
-            # Our lock lapsed and someone published meanwhile: the store's record wins.
-            stored = yield from load(target.key)
-            if stored is not None and stored.generation >= generation:
-                adopted = yield from self._adopt(stored, target)
-                if adopted is not None:
-                    live = adopted
-        installed = self._install(live, target)
-        if installed is None:
-            raise _Retarget
-        fields: dict[str, Any] = {
-            "generation": generation,
-            "site_id": result.site_id,
-            "site": result.site_content_url,
-            "proactive": proactive,
-        }
-        self.events.emit("signin", f"signed in (generation {generation})", **fields)
-        if proactive:
-            self.events.emit("refresh", "refreshed the session ahead of expiry", **fields)
-        self._warn_pat_expiry(result.pat_expires_in)
-        return installed
+        if (yield from publish(target.key, new, self.owner)):
+            return LiveSession(new, mono, mono, mono, result.pat_expires_in)
+        stored = yield from load(target.key)
+        if stored is None or stored.generation < generation:
+            return LiveSession(new, mono, mono, mono, result.pat_expires_in)
+        store_now = yield from now()
+        return LiveSession.from_record(stored, store_now, self.clock.monotonic())
 
     def _warn_pat_expiry(self, seconds: float | None) -> None:
         if seconds is None or seconds >= PAT_WARNING or self._pat_warned:
@@ -569,59 +606,44 @@ class SessionManager:
         """Take the current key's lock (waiting as long as `wait_timeout`), so that no sign-in
         for the current site runs while the site is switched. Release with `release_flow`."""
         target = self.target
-        deadline = self.clock.monotonic() + self.config.wait_timeout
-        while not (yield from acquire(target.key, self.owner, self.config.lock_ttl)):
-            if self.clock.monotonic() >= deadline:
-                raise TableauError("timed out waiting for the store's lock to switch sites")
-            yield from wait(target.key, 0, 0.2)
+        yield from self._lock(target.key, "to switch sites")
         return target
+
+    def _lock(self, key: str, why: str) -> Flow[None]:
+        deadline = self.clock.monotonic() + self.config.wait_timeout
+        while not (yield from acquire(key, self.owner, self.config.lock_ttl)):
+            if self.clock.monotonic() >= deadline:
+                raise TableauError(f"timed out waiting for the store's lock {why}")
+            yield from wait(key, 0, 0.2)
 
     def release_flow(self, target: Target) -> Flow[None]:
         yield from release(target.key, self.owner)
 
-    def retarget(self, site: str, key: str, live: LiveSession) -> Target:
-        """Switch to `site` in one step: the new target and its session, installed together.
-        Every flow that started for the previous target restarts on this one."""
+    def take_over_flow(self, site: str, key: str, result: SignInResult) -> Flow[LiveSession]:
+        """After a site switch answered with `result`: publish its session under the new key
+        (holding that key's lock, so other workers on that site share it), then make the new
+        site the target and its session the held one, in one step. Every flow that started
+        for the previous site restarts on the new one; none installs an old-site session."""
         target = Target(site, key)
-        with self._swap:
-            self.target, self._live, self._failure = target, live, None
-            # generations count per key: the new key's start from scratch (its provisional
-            # session is generation 0 until published)
-            self._signed_out = self._dead = -1
-            self._deaths = _Deaths()
-        return target
-
-    def take_over_flow(self, target: Target, result: SignInResult) -> Flow[LiveSession]:
-        """After a site switch: publish the session `result` under the new key (waiting for its
-        lock), so that other workers on that site share it."""
-        deadline = self.clock.monotonic() + self.config.wait_timeout
-        while not (yield from acquire(target.key, self.owner, self.config.lock_ttl)):
-            if self.clock.monotonic() >= deadline:
-                raise TableauError("timed out waiting for the store's lock after a site switch")
-            yield from wait(target.key, 0, 0.2)
+        yield from self._lock(key, "after a site switch")
         try:
-            record = yield from load(target.key)
+            record = yield from load(key)
             history = tuple(Death(*d) for d in record.young_deaths) if record else ()
-            return (yield from self._publish(record, target, result, history, proactive=False))
+            live = yield from self._store(record, target, result, history)
+            with self._swap:
+                self.target, self._live, self._failure = target, live, None
+                # generations count per key: the new key's are judged on their own
+                self._signed_out = self._dead = 0
+                self._deaths = _Deaths()
         finally:
-            yield from release(target.key, self.owner)
-
-    def provisional_session(self, result: SignInResult, site: str) -> LiveSession:
-        """A session object for `result` before it is published (generation 0 until then)."""
-        mono = self.clock.monotonic()
-        record = StoredSession(
-            token=result.token,
-            site_id=result.site_id,
-            site_content_url=site,
-            user_id=result.user_id,
-            generation=0,
-            signed_in_at=self.clock.time(),
-            last_used_at=self.clock.time(),
-            server=self.server,
-            credential_id=self.credential.identity,
-            api_version=result.api_version,
+            yield from release(key, self.owner)
+        self.events.emit(
+            "site_switch",
+            f"switched to site {site!r} (generation {live.record.generation})",
+            site=site,
+            generation=live.record.generation,
         )
-        return replace(LiveSession(record, mono, mono, mono), pat_expires_in=result.pat_expires_in)
+        return live
 
 
 class _Retarget(Exception):
