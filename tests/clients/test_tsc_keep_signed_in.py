@@ -121,6 +121,30 @@ def test_default_settings_short_sessions_forced_expiry_and_outside_sign_in() -> 
         assert emu.stats()["internal_errors"] == 0
 
 
+def test_proactive_refresh_per_policy_meets_no_401() -> None:
+    """With the policy matching the server (60 idle minutes), a script with pauses longer than
+    that never meets a 401: the session is replaced before TSC's next call."""
+    clock = ManualClock()
+    hour = 3600.0
+    with emulator(clock=clock, session_lifetime=hour, lifetime_kind="idle") as emu:
+        policy = tabsession.SessionPolicy.server(idle=hour)
+        server = keep_signed_in(new_server(emu), pat_auth(), policy=policy, clock=clock)
+        first = server.auth_token
+        for _ in range(3):
+            for _ in range(6):  # busy: a call every 10 minutes keeps the session alive
+                server.projects.get()
+                clock.advance(600)
+            clock.advance(2 * hour)  # a pause longer than the idle limit
+        server.projects.get()
+        stats = emu.stats()
+        assert "401" not in stats["status_counts"], stats["status_counts"]
+        assert stats["signins"] == 4  # the first, then one before the call after each pause
+        assert server.auth_token != first  # TSC's own state follows the refreshes
+        client = client_for(server)
+        assert client is not None
+        assert client.stats.refreshes == 3
+
+
 # -- threads, processes, stores --------------------------------------------------------------
 
 
