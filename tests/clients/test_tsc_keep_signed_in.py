@@ -275,6 +275,17 @@ def test_sign_in_on_a_kept_server_uses_the_live_session() -> None:
         assert signins(emu) == 1
 
 
+def test_signing_in_with_another_credential_or_site_follows_it() -> None:
+    with emulator(sites=("mkt",)) as emu:
+        server = keep_signed_in(new_server(emu), pat_auth())
+        server.auth.sign_out()
+        server.auth.sign_in(TSC.TableauAuth("admin", ADMIN_PASSWORD, site_id="mkt"))
+        assert server.site_id == emu.site_id("mkt")
+        emu.expire_sessions()
+        assert len(list(TSC.Pager(server.projects))) == 1  # renewed with the password, on mkt
+        assert emu.stats()["signins_by_kind"] == {"password": 2, "pat": 1}
+
+
 def test_sign_out_with_a_shared_store_leaves_the_session_to_the_others(tmp_path: Path) -> None:
     with emulator() as emu:
         first = keep_signed_in(new_server(emu), pat_auth(), store=FileStore(tmp_path))

@@ -52,6 +52,7 @@ class SessionKeeper:
         self._publish_to_tsc = publish
         self._sign_out = sign_out
         self._lock = threading.Lock()
+        self._bind_lock = threading.Lock()  # one rebinding at a time (TSC signing in anew)
         self._published: str | None = None
         # tokens already reported refused: never published again by a late thread
         self._retired: deque[str] = deque(maxlen=64)
@@ -95,12 +96,13 @@ class SessionKeeper:
     def answer_sign_in(self, request: requests.PreparedRequest) -> requests.Response:
         """TSC's `auth.sign_in(...)`: the held (or shared) session, a sign-in only if none."""
         credential, site = from_sign_in_body(request.body)
-        if credential.identity != self._credential.identity or site != self._client.site:
-            old = self._client
-            self._client, self._credential = self._make_client(credential, site), credential
-            with self._lock:
-                self._published = None
-            old.close()
+        with self._bind_lock:
+            if credential.identity != self._credential.identity or site != self._client.site:
+                old = self._client
+                self._client, self._credential = self._make_client(credential, site), credential
+                with self._lock:
+                    self._published = None
+                old.close()
         token = self.token()
         return self._credentials_response(request, token)
 
