@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 import threading
@@ -474,3 +475,14 @@ def test_wait_for_job_on_a_refresh_that_outlives_two_sessions() -> None:
         done = server.jobs.wait_for_job(job, timeout=60)
         assert done.finish_code == 0
         assert signins(emu) == 3  # the first, then one per session that ended
+
+
+def test_the_readme_tsc_section_runs() -> None:
+    """The ```python blocks of the README's TSC section, as a user would paste them."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## tableauserverclient (TSC)")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md (TSC section)", "exec"), {})
