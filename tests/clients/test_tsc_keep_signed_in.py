@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 import tabsession
 from tabsession.clock import ManualClock
@@ -24,7 +25,7 @@ from tabsession.emulator import ConnectedApp
 from tabsession.emulator.server import Emulator
 from tabsession.stores import FileStore, MemoryStore
 from tests.conftest import ADMIN_PASSWORD, APP_SECRET, PAT_NAME, PAT_SECRET, SECRETS
-from tests.integration._support import emulator
+from tests.integration._support import counter, emulator, matched
 
 TSC = pytest.importorskip("tableauserverclient")
 from tabsession.tsc import _internals, client_for, keep_signed_in  # noqa: E402
@@ -33,6 +34,8 @@ pytestmark = pytest.mark.tsc
 
 REPO = Path(__file__).resolve().parents[2]
 TSC_RELEASE = _internals._release(_internals.tsc_version())
+REFUSED = getattr(TSC, "FailedSignInError", TSC.NotSignedInError)
+"""What TSC raises for a 401 (before 0.35: NotSignedInError with the body)."""
 
 
 def pat_auth(site: str = "") -> Any:
@@ -75,14 +78,8 @@ def test_symptom_plain_tsc_pager_fails_after_a_forced_expiry() -> None:
         for _ in range(10):
             next(pages)
         emu.expire_sessions()
-        failed_sign_in = getattr(TSC, "FailedSignInError", None)
-        if failed_sign_in is None:  # older TSC: NotSignedInError(body, url)
-            with pytest.raises(TSC.NotSignedInError, match="401002"):
-                list(pages)
-            return
-        with pytest.raises(failed_sign_in) as caught:
+        with pytest.raises(REFUSED, match="401002"):
             list(pages)
-        assert caught.value.code == "401002"
 
 
 def test_pager_survives_forced_expiries_with_one_sign_in_each() -> None:
@@ -357,6 +354,50 @@ def test_a_revoked_pat_mid_script_is_one_attempt_not_a_loop() -> None:
         assert stats["signin_failures"] == 1
         assert stats["error_codes"]["401001"] == 1  # one sign-in attempt, never retried
         assert stats["status_counts"]["401"] == 2  # with the call that met the expiry
+
+
+def test_replays_are_bounded_when_every_new_session_is_refused_too() -> None:
+    """Each replay meets a NEWER session's refusal (a distinct expiry): replayed again, 3 times
+    at most, then TSC reports the 401 itself. Never a loop."""
+    with emulator() as emu:
+        server = keep_signed_in(new_server(emu), pat_auth(), breaker=None)
+        emu.set_faults([{"kind": "kill_session", "path": "projects"}])
+        with pytest.raises(REFUSED, match="401002"):
+            server.projects.get()
+        stats = emu.stats()
+        assert stats["status_counts"]["401"] == 4  # the call and its 3 replays
+        assert stats["signins"] == 4
+
+
+def test_the_pat_breaker_stops_renewals_that_keep_being_refused() -> None:
+    with emulator() as emu:
+        server = keep_signed_in(new_server(emu), pat_auth())
+        emu.set_faults([{"kind": "kill_session", "path": "projects"}])
+        with pytest.raises(tabsession.SessionContention):
+            server.projects.get()
+        assert emu.stats()["signins"] <= 3
+
+
+def test_a_custom_session_factory_keeps_its_settings() -> None:
+    made: list[Any] = []
+
+    def factory() -> Any:
+        session = requests.Session()
+        session.headers["X-Team"] = "data-eng"
+        made.append(session)
+        return session
+
+    with emulator() as emu:
+        server = TSC.Server(emu.url, session_factory=factory)
+        server.version = "3.23"
+        keep_signed_in(server, pat_auth())
+        emu.set_faults([counter("projects")])
+        emu.expire_sessions()
+        server.projects.get()
+        assert made  # TSC's sessions still come from the user's factory
+        assert all(session.headers["X-Team"] == "data-eng" for session in made)
+        assert signins(emu) == 2
+        assert matched(emu) == [2]  # the refused call and its replay
 
 
 def test_unsupported_tsc_release_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
