@@ -284,6 +284,16 @@ def test_signing_in_with_another_credential_or_site_follows_it() -> None:
         assert emu.stats()["signins_by_kind"] == {"password": 2, "pat": 1}
 
 
+def test_a_refused_sign_in_with_other_credentials_keeps_the_held_session() -> None:
+    with emulator() as emu:
+        server = keep_signed_in(new_server(emu), pat_auth())
+        with pytest.raises(tabsession.SignInFailed):
+            server.auth.sign_in(TSC.TableauAuth("admin", "wrong-password"))
+        server.projects.get()  # still on the PAT session
+        stats = emu.stats()
+        assert (stats["signins"], stats["signin_failures"]) == (1, 1)
+
+
 def test_sign_out_with_a_shared_store_leaves_the_session_to_the_others(tmp_path: Path) -> None:
     with emulator() as emu:
         first = keep_signed_in(new_server(emu), pat_auth(), store=FileStore(tmp_path))

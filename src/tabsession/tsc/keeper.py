@@ -98,13 +98,22 @@ class SessionKeeper:
         credential, site = from_sign_in_body(request.body)
         with self._bind_lock:
             if credential.identity != self._credential.identity or site != self._client.site:
-                old = self._client
-                self._client, self._credential = self._make_client(credential, site), credential
-                with self._lock:
-                    self._published = None
-                old.close()
+                self._rebind(credential, site)
         token = self.token()
         return self._credentials_response(request, token)
+
+    def _rebind(self, credential: Credential, site: str) -> None:
+        """Hold a session for another credential or site; a refused sign-in keeps the old."""
+        fresh = self._make_client(credential, site)
+        try:
+            fresh.token()
+        except BaseException:
+            fresh.close()
+            raise
+        old, self._client, self._credential = self._client, fresh, credential
+        with self._lock:
+            self._published = None
+        old.close()
 
     def answer_switch_site(self, request: requests.PreparedRequest) -> requests.Response:
         """TSC's `auth.switch_site(site)`: the client switches (Tableau Server only)."""
