@@ -7,12 +7,14 @@ a clock shared between the emulator and the client.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
 import subprocess
 import sys
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -337,6 +339,21 @@ def test_keep_signed_in_twice_replaces_the_hook() -> None:
         emu.expire_sessions()
         server.projects.get()
         assert emu.stats()["status_counts"]["401"] == 1
+
+
+def test_a_kept_server_can_be_garbage_collected() -> None:
+    with emulator() as emu:
+        server = keep_signed_in(new_server(emu), pat_auth())
+        server.projects.get()
+        client = client_for(server)
+        gone = weakref.ref(server)
+        getattr(server, "close", server.session.close)()  # TSC's own connections (0.41+: close)
+        del server
+        gc.collect()
+        assert gone() is None
+        assert client is not None
+        with pytest.raises(tabsession.ConfigurationError):  # closed with its server
+            client.get("projects")
 
 
 # -- errors and secrets ----------------------------------------------------------------------

@@ -33,6 +33,8 @@ __all__ = ["KeepSignedInAdapter", "client_for", "keep_signed_in"]
 ServerT = TypeVar("ServerT")
 
 _KEEPERS: weakref.WeakKeyDictionary[Any, SessionKeeper] = weakref.WeakKeyDictionary()
+"""The keeper of each kept `Server`; an entry goes when its server does (nothing held here
+refers back to the server strongly)."""
 
 
 def keep_signed_in(
@@ -76,9 +78,14 @@ def keep_signed_in(
     def make_client(credential: Any, site: str) -> Client:
         return Client(address, credential, site=site, **options)
 
+    held = weakref.ref(server)  # the keeper must not keep the server alive (see _KEEPERS)
+
     def publish(info: SessionInfo, token: str) -> None:
+        target = held()
+        if target is None:
+            return
         _internals.set_auth_state(
-            server,
+            target,
             site_id=info.site_id,
             user_id=info.user_id,
             token=token,
@@ -99,6 +106,7 @@ def keep_signed_in(
         raise
     earlier = _KEEPERS.get(server)
     _KEEPERS[server] = keeper
+    weakref.finalize(server, keeper.close)  # its connections go with the server
     _internals.install_session_factory(server, lambda session: hook_session(session, keeper))
     if earlier is not None:
         earlier.close()
