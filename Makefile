@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean test-tsc-versions
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,20 @@ unit: $(STAMP)
 test: lint typecheck
 	$(BIN)/python -m pytest -q
 
+# The TSC integration against other tableauserverclient releases, one venv each (.venv-tsc-V).
+# The latest release is what `make test` already runs; the oldest supported is 0.30.
+TSC_VERSIONS ?= 0.30
+test-tsc-versions:
+	@set -e; for v in $(TSC_VERSIONS); do \
+	  test -x .venv-tsc-$$v/bin/python || $(PYTHON) -m venv .venv-tsc-$$v; \
+	  .venv-tsc-$$v/bin/python -m pip install --quiet -e ".[emulator]" "tableauserverclient==$$v" \
+	    pytest pytest-timeout; \
+	  echo "== tableauserverclient $$v"; \
+	  .venv-tsc-$$v/bin/python -m pytest -q -p no:cacheprovider tests/clients; \
+	done
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks --record
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tsc-* .pytest_cache .mypy_cache .ruff_cache
