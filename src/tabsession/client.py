@@ -56,8 +56,12 @@ class Client(BaseClient):
     - `retry`: `RetryPolicy` for 429/5xx/transport errors (`RetryPolicy.none()` to disable).
     - `timeout`: seconds per HTTP request (default 60; connect 10).
     - `page_concurrency`: pages fetched at once by `paginate()` (default 4).
-    - `breaker`: stop with `SessionContention` after too many sign-ins (default 3 in 10 minutes,
-      PATs only); None disables it.
+    - `policy`'s default is also corrected by what the client learns: when the server ends
+      sessions sooner than assumed, the real lifetime is followed (`tab.session.learned_lifetime`,
+      rule R10b); an explicit `policy=` is followed as given.
+    - `breaker`: with a PAT, stop fighting another job over it: after 3 sessions died within a
+      minute of their sign-in in 10 minutes, calls get `SessionContention` at once and sign-in
+      is retried after a growing back-off (see `Breaker`, rule R10); None disables it.
     - `sign_out_on_close`: default True for a private store, False for a shared one (never end a
       session others are using).
     - `clock`, `sleep`: injectable for tests. `on_event(name, fields)`: called for every event.
