@@ -148,13 +148,13 @@ _BY_CODE: dict[str, Explanation] = {
         "bad-request",
         "400006 Invalid page number",
         "pageNumber is not a whole number, is below 1, or is past the last page.",
-        "Fix the request (stop at totalAvailable / pageSize); do not sign in again.",
+        "Fix the request (stop at totalAvailable / pageSize), not the authentication.",
     ),
     "400007": Explanation(
         "bad-request",
         "400007 Invalid page size",
         "pageSize is not a whole number or is below 1.",
-        "Fix the request; do not sign in again.",
+        "Fix the request, not the authentication: do not sign in again.",
     ),
     "404000": Explanation(
         "site",
@@ -174,7 +174,7 @@ _BY_CODE: dict[str, Explanation] = {
         "405000 Method Not Allowed",
         "The method is wrong for this resource; for a sign-in, usually an http:// URL whose "
         "redirect to https:// turned the POST into a GET.",
-        "Use the https:// URL and the method the REST reference gives.",
+        "Use the method the REST reference gives (for a sign-in: the https:// URL).",
     ),
 }
 

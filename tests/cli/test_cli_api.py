@@ -1,0 +1,132 @@
+"""`tabsession api`: paths, fields, formats, pagination and the shared session."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from tabsession.emulator.server import Emulator
+from tests.cli.conftest import Cli
+
+
+def test_paginate_jsonl_prints_one_line_per_seeded_workbook(cli: Cli, pat_env: Emulator) -> None:
+    result = cli("api", "workbooks", "--paginate", "--page-size", "5", "--format", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 23
+    assert len({json.loads(line)["id"] for line in lines}) == 23
+
+
+def test_ten_consecutive_commands_cost_one_sign_in(cli: Cli, pat_env: Emulator) -> None:
+    for _ in range(5):
+        assert cli("api", "projects").exit_code == 0
+        assert cli("token").exit_code == 0
+    assert pat_env.stats()["signins"] == 1
+
+
+def test_placeholders_and_rooted_paths(cli: Cli, pat_env: Emulator) -> None:
+    site_id = pat_env.site_id("marketing")
+    result = cli("api", "/sites/{site-id}/users/{user-id}", "-q", "user.name")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == "admin"
+    result = cli("api", "/api/3.23/sites/{site-id}/projects", "-q", "length(projects.project)")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) > 0
+    assert site_id  # the placeholder named the session's site
+
+
+def test_fields_make_a_post_body_and_query_parameters(cli: Cli, pat_env: Emulator) -> None:
+    created = cli(
+        "api", "projects", "-f", "project[name]=Quarterly", "-F", "project[description]=Q3"
+    )
+    assert created.exit_code == 0, created.stderr
+    project = json.loads(created.stdout)["project"]
+    assert project["name"] == "Quarterly"
+    found = cli(
+        "api",
+        "projects",
+        "-X",
+        "GET",
+        "-f",
+        "filter=name:eq:Quarterly",
+        "-q",
+        "projects.project[].id",
+    )
+    assert json.loads(found.stdout) == [project["id"]]
+    deleted = cli("api", "-X", "DELETE", f"projects/{project['id']}")
+    assert deleted.exit_code == 0, deleted.stderr
+    again = cli("api", "projects", "-X", "GET", "-f", "filter=name:eq:Quarterly", "--paginate")
+    assert json.loads(again.stdout) == []
+
+
+def test_query_per_item_and_slurped(cli: Cli, pat_env: Emulator) -> None:
+    per_item = cli("api", "workbooks", "--paginate", "-q", "name", "--format", "jsonl")
+    names = [json.loads(line) for line in per_item.stdout.splitlines()]
+    assert len(names) == 23
+    slurped = cli("api", "workbooks", "--paginate", "--slurp", "-q", "length(@)")
+    assert json.loads(slurped.stdout) == 23
+
+
+def test_table_and_csv_formats(cli: Cli, pat_env: Emulator) -> None:
+    result = cli(
+        "api", "workbooks", "--paginate", "-q", "{name: name, project: project.name}",
+        "--format", "csv",
+    )  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 23
+    assert set(rows[0]) == {"name", "project"}
+    table = cli("api", "workbooks", "--format", "table", "-X", "GET", "-f", "pageSize=3")
+    lines = table.stdout.splitlines()
+    assert "project.name" in lines[0]  # nested objects become dotted columns, never cut
+    assert len(lines) == 4
+
+
+def test_xml_format_and_include_print_the_server_answer(cli: Cli, pat_env: Emulator) -> None:
+    result = cli("api", "/serverinfo", "--format", "xml", "-i")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("HTTP/1.1 200")
+    assert "<tsResponse" in result.stdout
+    assert "restApiVersion" in result.stdout
+
+
+def test_input_file_is_the_body(cli: Cli, pat_env: Emulator, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    body = tmp_path / "project.xml"
+    body.write_text('<tsRequest><project name="From XML"/></tsRequest>')
+    result = cli("api", "projects", "--input", str(body), "-q", "project.name")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == "From XML"
+
+
+def test_errors_follow_the_exit_code_table(cli: Cli, pat_env: Emulator) -> None:
+    bad = cli("api", "workbooks", "-X", "GET", "-f", "pageSize=ten")
+    assert bad.exit_code == 3
+    assert "BadRequest" in bad.stderr and "400007" in bad.stderr
+    assert "not the authentication" in bad.stderr
+    missing = cli("api", "projects/00000000-0000-0000-0000-000000000000")
+    assert missing.exit_code == 6
+    usage = cli("api", "workbooks", "--slurp")
+    assert usage.exit_code == 2
+    other_site = cli("api", f"/sites/{pat_env.site_id('')}/workbooks")
+    assert other_site.exit_code == 5
+    assert "SiteMismatch" in other_site.stderr
+
+
+def test_wrong_credentials_exit_4(cli: Cli, pat_env: Emulator, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TABLEAU_PAT_SECRET", "not-the-secret")
+    result = cli("api", "projects")
+    assert result.exit_code == 4
+    assert "SignInFailed" in result.stderr
+    assert "not-the-secret" not in result.output
+
+
+def test_no_credentials_exit_4_and_no_server_exit_2(cli: Cli) -> None:
+    assert cli("api", "projects", "--server", "http://127.0.0.1:9").exit_code == 4
+    assert cli("api", "projects").exit_code == 2
+
+
+def test_expired_session_is_renewed_between_commands(cli: Cli, pat_env: Emulator) -> None:
+    assert cli("api", "projects").exit_code == 0
+    pat_env.expire_sessions()
+    assert cli("api", "projects").exit_code == 0
+    assert pat_env.stats()["signins"] == 2
