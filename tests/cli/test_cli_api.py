@@ -101,7 +101,8 @@ def test_input_file_is_the_body(cli: Cli, pat_env: Emulator, tmp_path) -> None: 
 def test_errors_follow_the_exit_code_table(cli: Cli, pat_env: Emulator) -> None:
     bad = cli("api", "workbooks", "-X", "GET", "-f", "pageSize=ten")
     assert bad.exit_code == 3
-    assert "BadRequest" in bad.stderr and "400007" in bad.stderr
+    assert "BadRequest" in bad.stderr
+    assert "400007" in bad.stderr
     assert "not the authentication" in bad.stderr
     missing = cli("api", "projects/00000000-0000-0000-0000-000000000000")
     assert missing.exit_code == 6

@@ -149,7 +149,7 @@ def login(
             api_version=old.api_version,
             store=old.store,
         )
-        err = Console(stderr=True, highlight=False)
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
         if check:
             connection = Connection(
                 server=new.server,
@@ -220,7 +220,10 @@ def _sign_out_stored(profile: Profile) -> bool:
         return False
     if store is None:
         return False
-    credential = make_credential(profile.auth, profile.identity, "unused")
+    secret = secrets.load(profile)
+    if secret is None:
+        return False
+    credential = make_credential(profile.auth, profile.identity, secret)
     record = store.load(session_key(profile.server, profile.site, credential.identity))
     if record is None or not record.api_version:
         return False
