@@ -35,6 +35,8 @@ class Explanation:
     title: str
     cause: str
     fix: str
+    meaning: str = ""
+    """A few words for a one-line summary (`one_line`)."""
 
 
 _CODE = re.compile(r"""code\s*=\s*["']?(\d{6})""", re.IGNORECASE)
@@ -107,6 +109,7 @@ _BY_CODE: dict[str, Explanation] = {
         "The request carried no X-Tableau-Auth token, or one the server could not read; Tableau "
         "also answers this way for an expired session.",
         _SIGN_IN_AGAIN,
+        "no usable token was sent (Tableau also says it for an expired session)",
     ),
     "401001": Explanation(
         "sign-in",
@@ -124,6 +127,8 @@ _BY_CODE: dict[str, Explanation] = {
         "personal access token (a PAT allows one session at a time).",
         _SIGN_IN_AGAIN + " Jobs sharing a PAT must share its session (tabsession's FileStore or "
         "RedisStore) or use one PAT each.",
+        "the token is no longer a live session (it expired, was signed out, or another "
+        "sign-in with the same PAT ended it)",
     ),
     "403999": Explanation(
         "site",
@@ -255,7 +260,7 @@ def explain(status: int | None, code: str | None) -> Explanation:
     return _BY_STATUS.get(status, _UNKNOWN)
 
 
-def one_line(code: str) -> str:
-    """`401002: the token is not a live session any more: sign in again.` (the demo's line)"""
-    known = _BY_CODE[code]
-    return f"{known.title}. {known.cause}"
+def one_line(*codes: str) -> str:
+    """What these codes mean, in one sentence (the demo's line for 401002 and 401000)."""
+    parts = [f"{code} = {_BY_CODE[code].meaning or _BY_CODE[code].title}" for code in codes]
+    return "; ".join(parts) + "."
