@@ -389,11 +389,17 @@ def _report(checks: list[Check], json_output: bool) -> None:
     from rich.console import Console
     from rich.markup import escape
 
+    from tabsession.cli.text import wrap
+
     if json_output:
         typer.echo(json.dumps([asdict(check) for check in checks], indent=2))
         return
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     for check in checks:
-        console.print(f"{_MARKS[check.status]}  {check.name:<13} {escape(check.detail)}")
+        lines = wrap(f"{check.status}  {check.name:<13} ", check.detail)
         if check.fix and check.status == "fail":
-            console.print(f"      {'':<13} [bold]→[/] {escape(check.fix)}")
+            lines += wrap(" " * 20 + "→ ", check.fix)
+        first = lines[0]
+        console.print(_MARKS[check.status] + escape(first[len(check.status) :]))
+        for line in lines[1:]:
+            console.print(escape(line))

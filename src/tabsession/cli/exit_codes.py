@@ -100,7 +100,10 @@ def reporting() -> Iterator[None]:
     try:
         yield
     except (errors.TableauError, ConfigError) as exc:
+        from tabsession.cli.text import wrap
+
         code, lines = failure(exc)
         for line in lines:
-            typer.echo(line, err=True)
+            label, _, text = line.partition(" ")
+            typer.echo("\n".join(wrap(label + " ", text)), err=True)
         raise typer.Exit(code) from None

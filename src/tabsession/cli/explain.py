@@ -12,6 +12,7 @@ import typer
 from tabsession.cli.config import ConfigError
 from tabsession.cli.exit_codes import reporting
 from tabsession.cli.explanations import ReadError, explain, read_error
+from tabsession.cli.text import wrap
 
 __all__ = ["command"]
 
@@ -85,10 +86,10 @@ def command(
                 )
                 if part
             )
-            if heard:
-                typer.echo(f"read:  {heard}")
-            typer.echo(f"what:  {answer.title}")
-            typer.echo(f"cause: {answer.cause}")
-            typer.echo(f"fix:   {answer.fix}")
+            lines = wrap("read:  ", heard) if heard else []
+            lines += wrap("what:  ", answer.title)
+            lines += wrap("cause: ", answer.cause)
+            lines += wrap("fix:   ", answer.fix)
+            typer.echo("\n".join(lines))
         if answer.kind == "unknown":
             raise typer.Exit(1)
