@@ -6,6 +6,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from tabsession.emulator.server import Emulator
 from tests.cli.conftest import Cli
 
@@ -131,3 +133,24 @@ def test_expired_session_is_renewed_between_commands(cli: Cli, pat_env: Emulator
     pat_env.expire_sessions()
     assert cli("api", "projects").exit_code == 0
     assert pat_env.stats()["signins"] == 2
+
+
+def test_progress_on_a_terminal_keeps_stdout_clean(
+    cli: Cli, pat_env: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tabsession.cli import api
+
+    monkeypatch.setattr(api, "_stderr_is_terminal", lambda: True)
+    pat_env.set_faults([{"kind": "latency", "path": "workbooks", "probability": 0.0}])  # counts
+    result = cli("api", "workbooks", "--paginate", "--page-size", "10", "--format", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 23  # the bar never reaches stdout
+    # page 1 is read once more for the bar's total: 3 pages + 1
+    assert [rule["matched"] for rule in pat_env.state.faults.describe()["rules"]] == [4]
+
+
+def test_include_hides_cookies(cli: Cli, pat_env: Emulator) -> None:
+    result = cli("api", "projects", "-i", "-q", "pagination")
+    head = result.stdout.split("\n\n")[0]
+    assert head.startswith("HTTP/1.1 200 OK")
+    assert "content-type: application/json" in head.lower()

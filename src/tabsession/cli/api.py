@@ -101,6 +101,7 @@ def _read_input(name: str) -> bytes:
 def _progressed(items: Iterator[Any], tab: Client, path: str, params: dict[str, Any]) -> Any:
     """Items with a progress bar on stderr (a terminal only): page 1 is read first for its
     totalAvailable, so the bar knows its end."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from tabsession.pagination import read_page
@@ -108,13 +109,22 @@ def _progressed(items: Iterator[Any], tab: Client, path: str, params: dict[str, 
     first = tab.get(path, params={**params, "pageNumber": 1})
     _, info = read_page(first)
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        console=Console(stderr=True),
     )
     with progress:
         task = progress.add_task(path, total=info.total if info else None)
         for item in items:
             progress.advance(task)
             yield item
+
+
+def _stderr_is_terminal() -> bool:
+    """Progress is drawn only for a person watching (never into a log or a pipe)."""
+    return sys.stderr.isatty()
 
 
 def _include(response: Any) -> None:
@@ -289,7 +299,7 @@ def _print_pages(
     output_format: str,
 ) -> None:
     items: Iterator[Any] = tab.paginate(path, page_size=page_size, params=params)
-    if sys.stderr.isatty():
+    if _stderr_is_terminal():
         items = _progressed(items, tab, path, {**params, "pageSize": page_size})
     if slurp:
         everything: Any = list(items)

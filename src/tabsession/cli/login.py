@@ -49,6 +49,9 @@ def _ask(label: str, flag: str, *, hide: bool = False, default: str | None = Non
 
 
 def _read_secret_stdin() -> str:
+    if _interactive():  # a person at a terminal: read it without echo
+        hidden: str = typer.prompt("Secret", hide_input=True, err=True)
+        return hidden
     line = sys.stdin.readline().rstrip("\r\n")
     if not line:
         raise ConfigError("--secret-stdin: stdin held no secret (one line expected)")
