@@ -154,3 +154,21 @@ def test_include_hides_cookies(cli: Cli, pat_env: Emulator) -> None:
     head = result.stdout.split("\n\n")[0]
     assert head.startswith("HTTP/1.1 200 OK")
     assert "content-type: application/json" in head.lower()
+
+
+def test_graphql_reaches_the_metadata_api(cli: Cli, pat_env: Emulator) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("tabsession.emulator.state.graphql") is None:
+        pytest.skip("this emulator has no Metadata API yet (emu-scale branch adds it)")
+    result = cli("api", "graphql", "-f", "query={ workbooks { name } }", "-q", "data.workbooks")
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 23
+    bad = cli("api", "graphql", "-f", "query={ nosuchfield }")
+    assert bad.exit_code == 1
+    assert "Metadata API answered with errors" in bad.stderr
+
+
+def test_graphql_needs_a_query(cli: Cli, pat_env: Emulator) -> None:
+    assert cli("api", "graphql", "--paginate", "-f", "query={ a }").exit_code == 2
+    assert cli("api", "graphql", "-f", "operationName=x").exit_code == 2

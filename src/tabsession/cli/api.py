@@ -33,7 +33,7 @@ from tabsession.cli.connect import (
     connect,
     open_client,
 )
-from tabsession.cli.exit_codes import reporting
+from tabsession.cli.exit_codes import ERROR, reporting
 from tabsession.cli.output import FORMATS, write_stream, write_value
 
 __all__ = ["command"]
@@ -221,11 +221,16 @@ def command(
       $ tabsession api projects -f 'project[name]=Quarterly' -F 'project[description]=@notes.txt'
       $ tabsession api -X DELETE projects/PROJECT-LUID
       $ tabsession api /serverinfo --format xml -i
+      $ tabsession api graphql -f query='{ workbooks { name projectName } }' \\
+          -q 'data.workbooks' --format table
 
     A relative PATH is site-scoped (/api/{v}/sites/{site-id}/PATH); a PATH starting with / is
     relative to /api/{v}. {site-id} and {user-id} are the session's. For GET and DELETE the
     fields are query parameters; for other methods they form the JSON body (with --input, they
-    are query parameters). Exit codes: see `tabsession --help` or the README.
+    are query parameters). PATH graphql posts to the Metadata API: -f query=..., the other
+    fields are its variables. Exit codes: see the README's table (0 ok, 1 error, 2 usage,
+    3 bad request, 4 authentication, 5 forbidden, 6 not found, 7 throttled, 8 server, 9
+    unreachable).
     """
     with reporting():
         if output_format not in FORMATS:
@@ -250,8 +255,17 @@ def command(
         headers = _headers(header or [])
         if output_format == "xml":
             headers.setdefault("Accept", "application/xml")
+        graphql = path.strip("/") == "graphql"
+        if graphql and (paginate or output_format == "xml" or input_file is not None):
+            raise ConfigError(
+                "graphql takes -f query=... (and variables as fields); --paginate over its "
+                "cursors is not supported yet, nor --format xml or --input"
+            )
         connection = connect(profile, server, site, api_version, store)
         with open_client(connection) as tab:
+            if graphql:
+                _graphql(tab, _fill_all(data, tab), headers, compiled, output_format)
+                return
             target = _fill(_normalize_path(path), tab)
             data = _fill_all(data, tab)
             as_query = verb in ("GET", "DELETE", "HEAD") or body is not None
@@ -287,6 +301,31 @@ def command(
             if compiled is not None:
                 value = compiled.search(value)
             write_value(value, output_format)
+
+
+def _graphql(
+    tab: Client, data: dict[str, Any], headers: dict[str, str], compiled: Any, fmt: str
+) -> None:
+    """`api graphql`: POST /api/metadata/graphql with {query, operationName, variables}; the
+    fields other than query and operationName are the variables (as in `gh api graphql`)."""
+    if not isinstance(data.get("query"), str):
+        raise ConfigError("api graphql needs -f query='{ workbooks { name } }'")
+    body: dict[str, Any] = {"query": data.pop("query")}
+    if "operationName" in data:
+        body["operationName"] = data.pop("operationName")
+    if data:
+        body["variables"] = data
+    response = tab.request("POST", f"{tab.server}/api/metadata/graphql", json=body, headers=headers)
+    value = parse_payload(response.content, response.headers.get("content-type", ""))
+    errors = value.get("errors") if isinstance(value, dict) else None
+    if errors:
+        write_value(value, "json")
+        first = errors[0].get("message", "") if isinstance(errors[0], dict) else errors[0]
+        typer.echo(f"error: the Metadata API answered with errors: {first}", err=True)
+        raise typer.Exit(ERROR)
+    if compiled is not None:
+        value = compiled.search(value)
+    write_value(value, fmt)
 
 
 def _print_pages(
