@@ -78,3 +78,15 @@ def test_a_missing_extra_is_one_line(home: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         "Error: `tabsession demo` needs uvicorn: pip install 'tabsession[emulator]'"
     ]
+
+
+def test_usage_errors_are_one_line(home: Path) -> None:
+    result = run("api", "workbooks", "--page-size", "0")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "Error: Invalid value for '--page-size': Input should be greater than or equal to 1 "
+        "(see tabsession api --help)"
+    ]
+    unknown = run("nosuch")
+    assert unknown.exit_code == 2
+    assert len(unknown.stderr.strip().splitlines()) == 1
