@@ -14,6 +14,7 @@ import typer
 
 import tabsession
 from tabsession.cli.config import ConfigError, Connection, Flags, resolve
+from tabsession.cli.types import server_url
 from tabsession.stores.base import TokenStore
 
 __all__ = [
@@ -42,6 +43,7 @@ ServerOption = Annotated[
     str | None,
     typer.Option(
         metavar="URL",
+        parser=server_url,
         help="Server URL (default: $TABLEAU_SERVER, else the profile's).",
         rich_help_panel=_PANEL,
     ),

@@ -29,6 +29,7 @@ from tabsession.cli.config import (
 )
 from tabsession.cli.connect import make_store, open_client
 from tabsession.cli.exit_codes import reporting
+from tabsession.cli.types import server_url
 from tabsession.stores.base import session_key
 
 __all__ = ["login", "logout", "profiles"]
@@ -64,7 +65,8 @@ def login(
         typer.Option("--profile", "-p", metavar="NAME", help="Profile to create or update."),
     ] = None,
     server: Annotated[
-        str | None, typer.Option(metavar="URL", help="https://tableau.example.com")
+        str | None,
+        typer.Option(metavar="URL", parser=server_url, help="https://tableau.example.com"),
     ] = None,
     site: Annotated[
         str | None,
