@@ -21,11 +21,13 @@ def test_token_is_live_and_the_same_while_it_lives(cli: Cli, pat_env: Emulator) 
     assert token in set(pat_env.state.auth._sessions)  # a live session on the server
     assert pat_env.stats()["signins"] == 1
     pat_env.expire_sessions()
-    # the stored session is dead: the next command meets a 401 and renews it for everyone
-    assert cli("api", "projects").exit_code == 0
+    # the stored session is dead server-side: token's check meets a 401 and renews it
     renewed = cli("token").stdout.strip()
     assert renewed != token
     assert renewed in set(pat_env.state.auth._sessions)
+    assert cli("token", "--no-check").stdout.strip() == renewed
+    assert cli("api", "projects").exit_code == 0
+    assert pat_env.stats()["signins"] == 2
 
 
 def test_token_json(cli: Cli, pat_env: Emulator) -> None:

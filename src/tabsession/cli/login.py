@@ -171,6 +171,8 @@ def login(
                 f"(site id {info.site_id}, user id {info.user_id}, REST API {info.api_version})."
             )
         secrets.save(new, secret, backend)
+        if old.auth and (old.auth, old.identity) != (new.auth, new.identity):
+            secrets.delete(old)  # the previous identity's secret is no longer needed
         file.profiles[name] = new
         if make_default or (make_default is None and not file.default):
             file.default = name

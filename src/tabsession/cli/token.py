@@ -32,6 +32,14 @@ def command(
         bool,
         typer.Option("--json", help="Also the site id, user id, API version and expiry, as JSON."),
     ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Make sure the server still accepts it (one GET sessions/current; a dead "
+            "session is renewed for everyone sharing it).",
+        ),
+    ] = True,
     profile: ProfileOption = None,
     server: ServerOption = None,
     site: SiteOption = None,
@@ -46,6 +54,10 @@ def command(
           "$TABLEAU_SERVER/api/3.23/sites/$(tabsession token --json | jq -r .site_id)/workbooks"
       $ tabsession token --json
 
+    By default one cheap call checks that the server still accepts the session (it may have
+    been ended by an administrator, a restart or another sign-in with the same PAT); a dead one
+    is renewed, once for everyone sharing the store. --no-check skips that call.
+
     The token is a secret: it is printed because you asked for it, and only to stdout. With
     --json, "expires_at" is when the client expects the session to end (its policy: 240 idle
     minutes on Server, 120 minutes from sign-in on Cloud); the server may end it sooner.
@@ -53,6 +65,8 @@ def command(
     with reporting():
         connection = connect(profile, server, site, api_version, store)
         with open_client(connection) as tab:
+            if check:  # the stored session may have been ended server-side: a 401 renews it
+                tab.get("/sessions/current")
             token = tab.token()
             info = tab.session
         if not json_output:
