@@ -16,7 +16,7 @@ from tabsession.cli.config import (
     resolve,
 )
 from tabsession.cli.fields import FieldError, build
-from tabsession.cli.types import server_url
+from tabsession.cli.types import seconds, server_url
 
 
 def test_profiles_round_trip_through_toml(tmp_path: Path) -> None:
@@ -76,3 +76,13 @@ def test_server_url_type() -> None:
     assert server_url("http://127.0.0.1:8000") == "http://127.0.0.1:8000"
     with pytest.raises(typer.BadParameter):
         server_url("ftp://x")
+
+
+def test_durations() -> None:
+    assert seconds("90s") == 90
+    assert seconds("5m") == 300
+    assert seconds("250ms") == 0.25
+    assert seconds("2") == 2
+    for bad in ("soon", "0", "-1s", "inf"):
+        with pytest.raises(typer.BadParameter):
+            seconds(bad)

@@ -8,6 +8,7 @@ import socket
 import pytest
 from conftest import PAT_NAME, PAT_SECRET
 
+from tabsession.emulator import PatSpec
 from tabsession.emulator.server import Emulator
 from tests.cli.conftest import Cli
 
@@ -113,3 +114,31 @@ def test_doctor_without_configuration(cli: Cli) -> None:
     code, checks = _checks(cli)
     assert code == 2
     assert _failed(checks) == ["configuration"]
+
+
+def test_doctor_measures_the_session_lifetime(cli: Cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Cloud: sessions end a fixed time after sign-in, here 1.5 real seconds
+    with Emulator(
+        mode="cloud",
+        session_lifetime=1.5,
+        sites=("marketing",),
+        pats=(PatSpec(PAT_NAME, PAT_SECRET),),
+    ) as emu:
+        monkeypatch.setenv("TABLEAU_SERVER", emu.url)
+        monkeypatch.setenv("TABLEAU_PAT_NAME", PAT_NAME)
+        monkeypatch.setenv("TABLEAU_PAT_SECRET", PAT_SECRET)
+        result = cli(
+            "doctor", "--json", "--site", "marketing", "--measure-lifetime",
+            "--probe-interval", "250ms", "--probe-limit", "30s",
+        )  # fmt: skip
+        checks = {c["name"]: c for c in json.loads(result.stdout)}
+        assert checks["lifetime"]["status"] == "pass", checks["lifetime"]
+        assert "the session ended between" in checks["lifetime"]["detail"]
+        assert emu.stats()["status_counts"].get("401", 0) == 1  # one refused probe, no renewal
+        assert emu.stats()["signins"] == 1
+        assert cli("api", "projects", "--site", "marketing").exit_code == 0  # renewed
+        assert emu.stats()["signins"] == 2
+
+
+def test_doctor_rejects_a_bad_duration(cli: Cli) -> None:
+    assert cli("doctor", "--probe-interval", "soon").exit_code == 2

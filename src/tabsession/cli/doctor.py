@@ -33,6 +33,7 @@ from tabsession.cli.connect import (
     open_client,
 )
 from tabsession.cli.exit_codes import ERROR, OK, failure
+from tabsession.cli.types import seconds
 
 __all__ = ["Check", "command", "site_mistake"]
 
@@ -68,6 +69,13 @@ def site_mistake(site: str) -> str | None:
             "display name"
         )
     return None
+
+
+def _human(value: float) -> str:
+    for unit, size in (("h", 3600.0), ("min", 60.0)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:.1f} s"
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -321,7 +329,48 @@ class _Doctor:
             return self.add("store", "fail", f"{spec}: {exc}", "Check the Redis URL and server.")
         return self.add("store", "pass", f"{spec} answers")
 
-    def run(self) -> None:
+    def measure_lifetime(self, tab: Any, interval: float, limit: float) -> bool:
+        """Use the session (raw calls, never renewed) every `interval` seconds until the server
+        refuses it or `limit` passes. Regular use keeps an idle timer from running out, so
+        this finds the absolute limit, or an idle limit shorter than `interval`."""
+        from tabsession._httpx import Client as HttpClient
+        from tabsession._httpx import HTTPError
+
+        token, info = tab.token(), tab.session
+        url = f"{info.server}/api/{info.api_version}/sessions/current"
+        signed_in = info.signed_in_at.timestamp()
+        started = last_ok = time.time()
+        probes = 0
+        with HttpClient(timeout=_TIMEOUT * 2) as http:
+            while time.time() - started < limit:
+                time.sleep(min(interval, max(0.0, limit - (time.time() - started))))
+                probes += 1
+                try:
+                    status = http.get(url, headers={"X-Tableau-Auth": token}).status_code
+                except HTTPError as exc:
+                    return self.add("lifetime", "fail", f"probe {probes} failed: {exc}", "")
+                now = time.time()
+                if status == 401:
+                    low, high = last_ok - signed_in, now - signed_in
+                    return self.add(
+                        "lifetime",
+                        "pass",
+                        f"the session ended between {_human(low)} and {_human(high)} after "
+                        f"sign-in ({probes} probes, one every {_human(interval)}); the next "
+                        "command signs in again",
+                        "",
+                    )
+                if status >= 400:
+                    return self.add("lifetime", "fail", f"probe {probes}: HTTP {status}", "")
+                last_ok = now
+        return self.add(
+            "lifetime",
+            "pass",
+            f"the session was still alive {_human(time.time() - signed_in)} after sign-in "
+            f"({probes} probes)",
+        )
+
+    def run(self, measure: tuple[float, float] | None = None) -> None:
         if not self.check_url():
             self.skip("reachability", "tls", "version", "site", "sign-in", "session")
         elif not self.check_reachability():
@@ -335,7 +384,8 @@ class _Doctor:
             else:
                 with open_client(self.connection) as tab:
                     if self.check_sign_in(tab):
-                        self.check_session(tab)
+                        if self.check_session(tab) and measure is not None:
+                            self.measure_lifetime(tab, *measure)
                     else:
                         self.skip("session")
         self.check_pat()
@@ -351,6 +401,22 @@ _MARKS: dict[str, str] = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "ski
 
 def command(
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
+    measure_lifetime: Annotated[
+        bool,
+        typer.Option(
+            "--measure-lifetime",
+            help="Then use the session every --probe-interval until the server ends it, and "
+            "say when that was (ends the shared session: the next command signs in again).",
+        ),
+    ] = False,
+    probe_interval: Annotated[
+        float,
+        typer.Option(metavar="DURATION", parser=seconds, help="Between probes, e.g. 30s, 5m."),
+    ] = 60.0,
+    probe_limit: Annotated[
+        float,
+        typer.Option(metavar="DURATION", parser=seconds, help="Give up after, e.g. 6h."),
+    ] = 6 * 3600.0,
     profile: ProfileOption = None,
     server: ServerOption = None,
     site: SiteOption = None,
@@ -364,6 +430,7 @@ def command(
       $ tabsession doctor
       $ tabsession doctor --profile prod --json | jq '.[] | select(.status == "fail")'
       $ tabsession doctor --server https://tableau.example.com --site marketing
+      $ tabsession doctor --measure-lifetime --probe-interval 5m
 
     Checks: url, reachability, tls (certificate, expiry), version (serverinfo, --api-version
     not above the server's), site (a LUID, a display name or a browser URL where the contentUrl
@@ -379,7 +446,7 @@ def command(
         _report(checks, json_output)
         raise typer.Exit(code) from None
     doctor = _Doctor(connection)
-    doctor.run()
+    doctor.run((probe_interval, probe_limit) if measure_lifetime else None)
     _report(doctor.checks, json_output)
     failed = any(check.status == "fail" for check in doctor.checks)
     raise typer.Exit(ERROR if failed else OK)
