@@ -90,5 +90,7 @@ def command(
             ),
             "policy": policy.describe(),
             "lifetime_seconds": None if math.isinf(policy.lifetime) else policy.lifetime,
+            # what the client learned from sessions the server ended (session engine v2)
+            "learned_lifetime": getattr(info, "learned_lifetime", "") or None,
         }
         typer.echo(json.dumps(data, indent=2))
