@@ -128,6 +128,17 @@ def test_no_credentials_exit_4_and_no_server_exit_2(cli: Cli) -> None:
     assert cli("api", "projects").exit_code == 2
 
 
+def test_unreachable_server_exit_9(cli: Cli, pat_env: Emulator) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = cli("api", "projects", "--server", f"http://127.0.0.1:{port}")
+    assert result.exit_code == 9
+    assert "tabsession doctor" in result.stderr
+
+
 def test_expired_session_is_renewed_between_commands(cli: Cli, pat_env: Emulator) -> None:
     assert cli("api", "projects").exit_code == 0
     pat_env.expire_sessions()
@@ -172,3 +183,12 @@ def test_graphql_reaches_the_metadata_api(cli: Cli, pat_env: Emulator) -> None:
 def test_graphql_needs_a_query(cli: Cli, pat_env: Emulator) -> None:
     assert cli("api", "graphql", "--paginate", "-f", "query={ a }").exit_code == 2
     assert cli("api", "graphql", "-f", "operationName=x").exit_code == 2
+
+
+def test_headers_are_sent(cli: Cli, pat_env: Emulator) -> None:
+    result = cli("api", "/serverinfo", "-H", "accept: application/xml", "-i", "-q", "serverInfo")
+    head, _, body = result.stdout.partition("\n\n")
+    assert "content-type: application/xml" in head.lower()  # the server answered in XML
+    assert "restApiVersion" in json.loads(body)  # and it was read into the same JSON shape
+    bad = cli("api", "/serverinfo", "-H", "no colon")
+    assert bad.exit_code == 2

@@ -86,3 +86,33 @@ def test_durations() -> None:
     for bad in ("soon", "0", "-1s", "inf"):
         with pytest.raises(typer.BadParameter):
             seconds(bad)
+
+
+def test_exit_code_table() -> None:
+    from tabsession import errors
+    from tabsession.cli.exit_codes import code_for
+
+    def response(cls: type[errors.ResponseError], status: int) -> errors.ResponseError:
+        return cls(status=status)
+
+    cases: list[tuple[BaseException, int]] = [
+        (ConfigError("x"), 2),
+        (errors.ConfigurationError("x"), 2),
+        (MissingCredentials("x"), 4),
+        (response(errors.BadRequest, 400), 3),
+        (response(errors.Conflict, 409), 3),
+        (errors.SignInFailed(status=401), 4),
+        (response(errors.SessionExpired, 401), 4),
+        (errors.SessionContention("x"), 4),
+        (response(errors.Forbidden, 403), 5),
+        (errors.SiteMismatch(status=403, requested_site_id="a", session_site_id="b"), 5),
+        (response(errors.NotFound, 404), 6),
+        (errors.RateLimited(status=429), 7),
+        (response(errors.ServerError, 503), 8),
+        (errors.TransportError("x"), 9),
+        (errors.VersionNegotiationFailed("x"), 9),
+        (errors.StoreUnavailable("x"), 9),
+        (response(errors.ResponseError, 418), 1),
+        (errors.BodyNotReplayable("x"), 1),
+    ]
+    assert [code_for(exc) for exc, _ in cases] == [code for _, code in cases]
