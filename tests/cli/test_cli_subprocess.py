@@ -48,6 +48,11 @@ def test_processes_share_one_session_from_login_on(home: Path, emu: Emulator) ->
     assert doctor.exit_code == 0, doctor.stdout
     assert all(check["status"] != "fail" for check in json.loads(doctor.stdout))
     assert emu.stats()["signins"] == 1
+    listed = run("profiles", "--json")
+    assert [p["name"] for p in json.loads(listed.stdout)] == ["default"]
+    logout = run("logout")
+    assert logout.exit_code == 0, logout.stderr
+    assert emu.stats()["active_sessions"] == 0
 
 
 def test_no_terminal_means_no_prompt(home: Path) -> None:
