@@ -58,7 +58,7 @@ def test_fields_make_a_post_body_and_query_parameters(cli: Cli, pat_env: Emulato
     assert json.loads(found.stdout) == [project["id"]]
     deleted = cli("api", "-X", "DELETE", f"projects/{project['id']}")
     assert deleted.exit_code == 0, deleted.stderr
-    again = cli("api", "projects", "-X", "GET", "-f", "filter=name:eq:Quarterly", "--paginate")
+    again = cli("api", "projects", "-f", "filter=name:eq:Quarterly", "--paginate")  # GET
     assert json.loads(again.stdout) == []
 
 

@@ -149,7 +149,10 @@ def command(
     method: Annotated[
         str | None,
         typer.Option(
-            "--method", "-X", metavar="METHOD", help="Default: GET, or POST with fields/--input."
+            "--method",
+            "-X",
+            metavar="METHOD",
+            help="Default: GET, or POST with fields/--input (GET with --paginate).",
         ),
     ] = None,
     raw_field: Annotated[
@@ -216,7 +219,8 @@ def command(
       $ tabsession api workbooks --paginate --format jsonl
       $ tabsession api workbooks --paginate -q '{name: name, project: project.name}' \\
           --format table
-      $ tabsession api users -f 'filter=siteRole:eq:Creator' --format csv
+      $ tabsession api users -X GET -f 'filter=siteRole:eq:Creator' --format csv
+      $ tabsession api users --paginate -f 'sort=name:asc' --format jsonl
       $ tabsession api /sites/{site-id}/users/{user-id}
       $ tabsession api projects -f 'project[name]=Quarterly' -F 'project[description]=@notes.txt'
       $ tabsession api -X DELETE projects/PROJECT-LUID
@@ -249,7 +253,8 @@ def command(
         except field_parser.FieldError as exc:
             raise ConfigError(str(exc)) from None
         body = _read_input(input_file) if input_file is not None else None
-        verb = (method or ("POST" if data or body is not None else "GET")).upper()
+        sends_body = (data or body is not None) and not paginate
+        verb = (method or ("POST" if sends_body else "GET")).upper()
         if paginate and verb != "GET":
             raise ConfigError("--paginate pages through GET answers only")
         headers = _headers(header or [])
