@@ -116,3 +116,14 @@ def test_exit_code_table() -> None:
         (errors.BodyNotReplayable("x"), 1),
     ]
     assert [code_for(exc) for exc, _ in cases] == [code for _, code in cases]
+
+
+def test_typed_field_reads_a_file(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Quarterly numbers")
+    assert build([], [f"project[description]=@{notes}"]) == {
+        "project": {"description": "Quarterly numbers"}
+    }
+    assert build([f"raw=@{notes}"], []) == {"raw": f"@{notes}"}  # -f never reads files
+    with pytest.raises(FieldError, match="cannot read"):
+        build([], [f"x=@{tmp_path / 'missing'}"])
