@@ -170,3 +170,36 @@ def test_help_of_every_command_starts_with_examples(cli: Cli) -> None:
         text = result.stdout
         assert "Examples" in text
         assert text.index("Examples") < text.index("Options")
+
+
+def test_a_refusing_keyring_falls_back_to_the_file(
+    cli: Cli, emu: Emulator, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keyring = pytest.importorskip("keyring")
+    from keyring.backend import KeyringBackend
+    from keyring.errors import KeyringLocked
+
+    class LockedKeyring(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return None
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            raise KeyringLocked("locked")
+
+        def delete_password(self, service: str, username: str) -> None:
+            raise KeyringLocked("locked")
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(LockedKeyring())
+    try:
+        monkeypatch.delenv("TABSESSION_SECRETS")  # automatic choice: the keyring, then the file
+        result = _login(cli, emu)
+        assert result.exit_code == 0, result.stderr
+        assert "secrets.json" in result.stderr
+        assert json.loads(cli("profiles", "--json").stdout)[0]["secret_store"] == "file"
+        assert cli("api", "projects").exit_code == 0
+        assert cli("logout").exit_code == 0  # a locked keyring does not stop a logout
+    finally:
+        keyring.set_keyring(previous)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -170,14 +171,14 @@ def login(
                 f"Signed in to {escape(new.server)} site {new.site or 'Default'!r} "
                 f"(site id {info.site_id}, user id {info.user_id}, REST API {info.api_version})."
             )
-        secrets.save(new, secret, backend)
+        new = replace(new, secret_store=secrets.save(new, secret, backend))
         if old.auth and (old.auth, old.identity) != (new.auth, new.identity):
             secrets.delete(old)  # the previous identity's secret is no longer needed
         file.profiles[name] = new
         if make_default or (make_default is None and not file.default):
             file.default = name
         file.save()
-        where = "the OS keyring" if backend == "keyring" else str(secrets.file_path())
+        where = "the OS keyring" if new.secret_store == "keyring" else str(secrets.file_path())
         err.print(f"Profile {name!r} saved in {file.path}; its secret in {where}.")
 
 

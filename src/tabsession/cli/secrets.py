@@ -85,18 +85,31 @@ def _key(profile: Profile) -> str:
     return f"{profile.name}:{profile.auth}:{profile.identity}"
 
 
-def save(profile: Profile, secret: str, backend: str) -> None:
-    """Keep `secret` for `profile` in `backend` ("keyring" or "file")."""
+def save(profile: Profile, secret: str, backend: str) -> str:
+    """Keep `secret` for `profile` in `backend` ("keyring" or "file"); returns where it went.
+
+    When the keyring was picked automatically (TABSESSION_SECRETS unset) and refuses (a locked
+    or absent Secret Service, no D-Bus session), the secret goes to the file instead."""
     if backend == "keyring":
         keyring = _keyring()
         if keyring is None:
             raise ConfigError("no usable keyring (pip install 'tabsession[keyring]')")
-        keyring.set_password(KEYRING_SERVICE, _key(profile), secret)
-        return
+        from keyring.errors import KeyringError
+
+        try:
+            keyring.set_password(KEYRING_SERVICE, _key(profile), secret)
+        except KeyringError as exc:
+            if os.environ.get(CHOICE_ENV, "").strip():
+                raise ConfigError(
+                    f"the OS keyring refused the secret: {type(exc).__name__}"
+                ) from None
+        else:
+            return "keyring"
     path = file_path()
     data = _read_file(path)
     data[_key(profile)] = secret
     write_private(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    return "file"
 
 
 def load(profile: Profile) -> str | None:
@@ -118,9 +131,9 @@ def delete(profile: Profile) -> bool:
     found = False
     keyring = _keyring()
     if keyring is not None:
-        from keyring.errors import PasswordDeleteError
+        from keyring.errors import KeyringError
 
-        with contextlib.suppress(PasswordDeleteError):  # there was none
+        with contextlib.suppress(KeyringError):  # there was none, or the keyring is locked
             keyring.delete_password(KEYRING_SERVICE, _key(profile))
             found = True
     path = file_path()
