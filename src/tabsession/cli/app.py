@@ -30,6 +30,10 @@ app = typer.Typer(
         "  $ tabsession explain response.xml\n\n"
         "  $ tabsession emulator --pat ci:s3cret"
     ),
+    epilog=(
+        "Exit codes: 0 ok, 1 error, 2 usage or configuration, 3 bad request, 4 authentication, "
+        "5 forbidden, 6 not found, 7 throttled, 8 server error, 9 unreachable."
+    ),
     no_args_is_help=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
