@@ -192,3 +192,12 @@ def test_headers_are_sent(cli: Cli, pat_env: Emulator) -> None:
     assert "restApiVersion" in json.loads(body)  # and it was read into the same JSON shape
     bad = cli("api", "/serverinfo", "-H", "no colon")
     assert bad.exit_code == 2
+
+
+def test_piped_tables_have_no_trailing_blanks(cli: Cli, pat_env: Emulator) -> None:
+    result = cli(
+        "api", "workbooks", "--paginate", "-q", "{n: name, d: description}", "--format", "table"
+    )
+    lines = result.stdout.splitlines()
+    assert len(lines) == 24
+    assert all(line == line.rstrip() for line in lines)

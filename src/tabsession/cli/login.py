@@ -17,7 +17,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from tabsession.cli import secrets
 from tabsession.cli.config import (
@@ -30,6 +29,7 @@ from tabsession.cli.config import (
 )
 from tabsession.cli.connect import make_store, open_client
 from tabsession.cli.exit_codes import reporting
+from tabsession.cli.output import write_value
 from tabsession.cli.types import server_url
 from tabsession.stores.base import session_key
 
@@ -282,17 +282,16 @@ def profiles(
         if not rows:
             typer.echo("No profiles yet: run tabsession login", err=True)
             return
-        table = Table(box=None, pad_edge=False)
-        for column in ("", "name", "server", "site", "auth", "identity", "secret in"):
-            table.add_column(column, no_wrap=True)
-        for row in rows:
-            table.add_row(
-                "*" if row["default"] else "",
-                escape(str(row["name"])),
-                escape(str(row["server"])),
-                escape(str(row["site"]) or "(Default)"),
-                str(row["auth"]),
-                escape(str(row["identity"])),
-                str(row["secret_store"]),
-            )
-        Console(highlight=False, width=10_000 if not sys.stdout.isatty() else None).print(table)
+        shown = [
+            {
+                "": "*" if row["default"] else "",
+                "name": row["name"],
+                "server": row["server"],
+                "site": row["site"] or "(Default)",
+                "auth": row["auth"],
+                "identity": row["identity"],
+                "secret in": row["secret_store"],
+            }
+            for row in rows
+        ]
+        write_value(shown, "table")

@@ -79,11 +79,12 @@ def _table(items: list[Any], out: IO[str]) -> None:
         table.add_column(escape(column), no_wrap=True, overflow="ignore")
     for row in rows:
         table.add_row(*(escape(_cell(row.get(column))) for column in columns))
-    terminal = out.isatty()
-    console = Console(
-        file=out, highlight=False, soft_wrap=True, width=None if terminal else 100_000
-    )
-    console.print(table)
+    if out.isatty():
+        Console(file=out, highlight=False).print(table)
+        return
+    buffer = io.StringIO()  # piped: as wide as the content, no trailing blanks
+    Console(file=buffer, highlight=False, soft_wrap=True, width=100_000).print(table)
+    out.writelines(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def _csv(items: list[Any], out: IO[str]) -> None:
