@@ -129,7 +129,7 @@ def load(profile: Profile) -> str | None:
 def delete(profile: Profile) -> bool:
     """Forget `profile`'s secret wherever it is; True when there was one."""
     found = False
-    keyring = _keyring()
+    keyring = _keyring() if profile.secret_store == "keyring" else None
     if keyring is not None:
         from keyring.errors import KeyringError
 
