@@ -95,3 +95,42 @@ def test_usage_errors_are_one_line(home: Path) -> None:
     unknown = run("nosuch")
     assert unknown.exit_code == 2
     assert len(unknown.stderr.strip().splitlines()) == 1
+
+
+def test_parallel_commands_share_one_sign_in(
+    home: Path, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TABLEAU_SERVER", emu.url)
+    monkeypatch.setenv("TABLEAU_SITE", "marketing")
+    monkeypatch.setenv("TABLEAU_PAT_NAME", PAT_NAME)
+    monkeypatch.setenv("TABLEAU_PAT_SECRET", PAT_SECRET)
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tabsession.cli",
+                "api",
+                "workbooks",
+                "--paginate",
+                "--page-size",
+                "5",
+                "--format",
+                "jsonl",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
+        for _ in range(4)
+    ]
+    outputs = [process.communicate(timeout=TIMEOUT) for process in processes]
+    for process, (stdout, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr
+        assert len(stdout.splitlines()) == 23
+        assert_no_secret(stdout, stderr)
+    # one PAT, four processes at once: one sign-in, and no one ended another's session
+    assert emu.stats()["signins"] == 1
+    assert emu.stats()["status_counts"].get("401", 0) == 0
