@@ -142,3 +142,50 @@ def test_doctor_measures_the_session_lifetime(cli: Cli, monkeypatch) -> None:  #
 
 def test_doctor_rejects_a_bad_duration(cli: Cli) -> None:
     assert cli("doctor", "--probe-interval", "soon").exit_code == 2
+
+
+def test_doctor_fails_an_untrusted_certificate(cli: Cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:  # accept the handshakes the doctor tries, then stop
+        for _ in range(3):
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(connection, server_side=True):
+                    pass
+            except (ssl.SSLError, OSError):
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    monkeypatch.setenv("TABLEAU_PAT_NAME", PAT_NAME)
+    monkeypatch.setenv("TABLEAU_PAT_SECRET", PAT_SECRET)
+    try:
+        code, checks = _checks(cli, "--server", f"https://127.0.0.1:{port}")
+    finally:
+        listener.close()
+        thread.join(10)
+    assert code == 1
+    assert checks["reachability"]["status"] == "pass"
+    assert checks["tls"]["status"] == "fail"
+    assert "not trusted" in checks["tls"]["detail"]
