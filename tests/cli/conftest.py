@@ -3,7 +3,6 @@ suite's PAT and password, and `cli(...)`, which runs the real command in-process
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +94,3 @@ def pat_env(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     monkeypatch.setenv("TABLEAU_PAT_NAME", PAT_NAME)
     monkeypatch.setenv("TABLEAU_PAT_SECRET", PAT_SECRET)
     return emu
-
-
-def environ() -> dict[str, str]:
-    return dict(os.environ)

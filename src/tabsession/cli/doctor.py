@@ -371,6 +371,9 @@ class _Doctor:
         )
 
     def run(self, measure: tuple[float, float] | None = None) -> None:
+        origins = self.connection.sources
+        where = ", ".join(f"{name} from {origin}" for name, origin in origins.items())
+        self.add("configuration", "pass", where or "defaults")
         if not self.check_url():
             self.skip("reachability", "tls", "version", "site", "sign-in", "session")
         elif not self.check_reachability():

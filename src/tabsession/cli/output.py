@@ -131,9 +131,3 @@ def write_stream(items: Iterator[Any], fmt: str, out: IO[str] | None = None) -> 
     collected = list(items)
     write_value(collected, fmt, out)
     return len(collected)
-
-
-def to_text(value: Any, fmt: str) -> str:
-    buffer = io.StringIO()
-    write_value(value, fmt, buffer)
-    return buffer.getvalue()
