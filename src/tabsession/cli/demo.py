@@ -5,8 +5,8 @@ Three scenes, each run twice against the same emulated Tableau, once with the of
 
 1. a six-hour job on Tableau Cloud, whose sessions end 120 minutes after sign-in (the clock is
    shared with the emulator and moved forward, so the six hours take a second);
-2. four workers running in parallel with ONE personal access token (each sign-in ends the
-   others' sessions), sharing a FileStore in the tabsession run;
+2. four worker processes running in parallel with ONE personal access token (each sign-in ends
+   the others' sessions), sharing a FileStore in the tabsession run;
 3. the errors people meet, as tabsession reports them: a bad request, a call to another site's
    URL, a wrong password.
 
@@ -15,8 +15,9 @@ Everything runs locally; no Tableau server is needed.
 
 from __future__ import annotations
 
+import multiprocessing
 import tempfile
-import threading
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 import tabsession
+from tabsession.cli.explanations import one_line
 from tabsession.clock import ManualClock
 from tabsession.emulator import Emulator, PatSpec
 
@@ -100,7 +102,8 @@ def _tabsession_long_job(url: str, clock: ManualClock, site: str) -> tuple[Outco
             clock.advance(60)
         stats = tab.stats
     detail = (
-        f"{stats.sign_ins} sign-ins ({stats.refreshes} ahead of expiry), {stats.replays} replays"
+        f"{plural(stats.sign_ins, 'sign-in')}, {stats.refreshes} ahead of expiry, "
+        f"{plural(stats.replays, 'replay')}"
     )
     return Outcome("finished", True), detail
 
@@ -108,64 +111,108 @@ def _tabsession_long_job(url: str, clock: ManualClock, site: str) -> tuple[Outco
 # -- scene 2: parallel workers, one PAT ---------------------------------------------------------
 
 WORKERS, CALLS = 4, 15
+_SPAWN = multiprocessing.get_context("spawn")
+_START_TIMEOUT = 60.0
 
 
-def _run_workers(work: Callable[[int], None]) -> None:
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+def _naive_tsc_worker(url: str, site: str) -> int:
+    """What most scripts do: sign in, and sign in again when a call says the session is gone."""
+    import tableauserverclient as TSC
+
+    errors = 0
+    server = TSC.Server(url, use_server_version=True)
+    auth = TSC.PersonalAccessTokenAuth(PAT_NAME, PAT_SECRET, site_id=site)
+    server.auth.sign_in(auth)
+    for _ in range(CALLS):
+        try:
+            server.projects.get()
+        except TSC.NotSignedInError:
+            errors += 1
+            server.auth.sign_in(auth)
+        time.sleep(0.01)
+    return errors
+
+
+def _naive_http_worker(url: str, site: str) -> int:
+    """The same with plain HTTP, when tableauserverclient is not installed."""
+    from tabsession._httpx import Client as HttpClient
+
+    errors = 0
+    body = {"credentials": {"personalAccessTokenName": PAT_NAME,
+                            "personalAccessTokenSecret": PAT_SECRET,
+                            "site": {"contentUrl": site}}}  # fmt: skip
+    with HttpClient(base_url=url, headers={"Accept": "application/json"}) as http:
+
+        def sign_in() -> tuple[dict[str, str], str]:
+            credentials = http.post("/api/3.23/auth/signin", json=body).json()["credentials"]
+            path = f"/api/3.23/sites/{credentials['site']['id']}/projects"
+            return {"X-Tableau-Auth": credentials["token"]}, path
+
+        headers, path = sign_in()
+        for _ in range(CALLS):
+            if http.get(path, headers=headers).status_code == 401:
+                errors += 1
+                headers, path = sign_in()
+            time.sleep(0.01)
+    return errors
+
+
+def _tabsession_worker(url: str, site: str, directory: str) -> int:
+    """Each process has its own client; they share one session through the FileStore."""
+    errors = 0
+    auth = tabsession.PersonalAccessToken(PAT_NAME, PAT_SECRET)
+    store = tabsession.FileStore(directory)
+    with tabsession.Client(url, auth, site=site, store=store) as tab:
+        for _ in range(CALLS):
+            try:
+                tab.get("projects")
+            except tabsession.TableauError:
+                errors += 1
+            time.sleep(0.01)
+    return errors
+
+
+def _process_main(kind: str, args: tuple[str, ...], start: Any, results: Any) -> None:
+    workers: dict[str, Callable[..., int]] = {
+        "tsc": _naive_tsc_worker,
+        "http": _naive_http_worker,
+        "tabsession": _tabsession_worker,
+    }
+    worker = workers[kind]
+    start.wait(_START_TIMEOUT)  # every process is up (imports done): go together
+    try:
+        results.put(worker(*args))
+    except Exception:
+        results.put(CALLS)  # a worker that died counts all its calls as failed
+
+
+def _run_processes(kind: str, *args: str) -> int:
+    """WORKERS real processes (spawned, started together); the sum of their failed calls."""
+    start = _SPAWN.Barrier(WORKERS + 1)
+    results = _SPAWN.Queue()
+    processes = [
+        _SPAWN.Process(target=_process_main, args=(kind, args, start, results), daemon=True)
+        for _ in range(WORKERS)
+    ]
+    for process in processes:
+        process.start()
+    start.wait(_START_TIMEOUT)
+    failed = sum(int(results.get(timeout=_START_TIMEOUT)) for _ in processes)
+    for process in processes:
+        process.join(_START_TIMEOUT)
+    return failed
 
 
 def _naive_workers(url: str, site: str) -> Outcome:
-    errors = 0
-    lock = threading.Lock()
-    try:
-        import tableauserverclient as TSC
-    except ImportError:
-        return Outcome("(needs tableauserverclient)", False)
-
-    def work(index: int) -> None:
-        # what most scripts do: sign in, and sign in again when a call says the session is gone
-        nonlocal errors
-        server = TSC.Server(url, use_server_version=True)
-        auth = TSC.PersonalAccessTokenAuth(PAT_NAME, PAT_SECRET, site_id=site)
-        server.auth.sign_in(auth)
-        for _ in range(CALLS):
-            try:
-                server.projects.get()
-            except TSC.NotSignedInError:
-                with lock:
-                    errors += 1
-                server.auth.sign_in(auth)
-            time.sleep(0.01)
-
-    _run_workers(work)
+    kind = "tsc" if _naive_label() == "tableauserverclient" else "http"
+    errors = _run_processes(kind, url, site)
     total = WORKERS * CALLS
     return Outcome(f"{errors} of {total} calls failed with 401", errors == 0)
 
 
 def _tabsession_workers(url: str, site: str) -> Outcome:
-    errors = 0
-    lock = threading.Lock()
     with tempfile.TemporaryDirectory() as directory:
-        store = tabsession.FileStore(directory)
-        auth = tabsession.PersonalAccessToken(PAT_NAME, PAT_SECRET)
-
-        def work(index: int) -> None:
-            nonlocal errors
-            # each worker has its own client, as separate processes would; they share the store
-            with tabsession.Client(url, auth, site=site, store=store) as tab:
-                for _ in range(CALLS):
-                    try:
-                        tab.get("projects")
-                    except tabsession.TableauError:
-                        with lock:
-                            errors += 1
-                    time.sleep(0.01)
-
-        _run_workers(work)
+        errors = _run_processes("tabsession", url, site, directory)
     return Outcome(f"{errors} of {WORKERS * CALLS} calls failed", errors == 0)
 
 
@@ -209,33 +256,86 @@ def _explained(url: str, site: str, other_site_id: str) -> list[tuple[str, str]]
 # -- the command --------------------------------------------------------------------------------
 
 
+def plural(count: int, word: str) -> str:
+    """`1 sign-in`, `4 sign-ins`."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def _mark(outcome: Outcome) -> str:
     return ("[green]✓[/] " if outcome.ok else "[red]✗[/] ") + outcome.summary
+
+
+class _Writer:
+    """Prose wrapped at word boundaries to the console's width (80 when piped), with a hanging
+    indent, so nothing is cut or split mid-word at any width."""
+
+    def __init__(self, console: Console, quiet: bool) -> None:
+        self.console, self.quiet = console, quiet
+
+    def heading(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(f"\n[bold]{text}[/]")
+
+    def say(self, text: str, indent: int = 3, hang: int = 5) -> None:
+        if self.quiet:
+            return
+        lines = textwrap.wrap(
+            text,
+            width=max(40, self.console.width),
+            initial_indent=" " * indent,
+            subsequent_indent=" " * hang,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        for line in lines:
+            self.console.print(line, markup=False, soft_wrap=True)
+
+
+def _table(naive: str, rows: list[tuple[str, str, str]]) -> Table:
+    table = Table(title="tabsession demo: the same jobs, side by side")
+    for header, ratio in (("scenario", 2), (naive, 3), ("tabsession", 3)):
+        table.add_column(header, min_width=len(header), ratio=ratio, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary table."),
 ) -> None:
-    """Reproduce intermittent 401s on a local emulator, then the same jobs with tabsession."""
+    """Reproduce intermittent 401s on a local emulator, then the same jobs with tabsession.
+
+    [bold]Examples[/]
+
+      $ tabsession demo
+      $ tabsession demo --quiet | less
+
+    Three scenes: a six-hour job on Tableau Cloud (the clock is moved, so it takes a second),
+    four worker processes sharing one PAT, and the errors people meet. No Tableau server needed.
+    """
     console = Console(highlight=False)
+    out = _Writer(console, quiet)
     naive = _naive_label()
     site = "marketing"
     clock = ManualClock()
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, str, str]] = []
     config: dict[str, Any] = {"pats": (PatSpec(PAT_NAME, PAT_SECRET),), "sites": (site, "finance")}
     with Emulator(mode="cloud", seed_items=50, clock=clock, **config) as emu:
-        if not quiet:
-            console.print(
-                f"Emulated Tableau Cloud at {emu.url} (sessions end 120 minutes after sign-in)"
-            )
-            console.print("\n[bold]1. A six-hour job, one call a minute[/]")
+        out.say(
+            f"Emulated Tableau Cloud at {emu.url} (sessions end 120 minutes after sign-in)",
+            indent=0,
+            hang=2,
+        )
+        out.heading("1. A six-hour job, one call a minute")
         naive_job = _naive_long_job(emu.url, clock, site)
         tab_job, detail = _tabsession_long_job(emu.url, clock, site)
-        rows.append(("6-hour job, Cloud sessions", _mark(naive_job), _mark(tab_job), detail))
-        if not quiet:
-            console.print(f"   {naive}: {naive_job.summary}")
-            console.print(f"   tabsession: {tab_job.summary}: {detail}")
-            console.print("\n[bold]2. Four workers in parallel with one PAT[/]")
+        rows.append(
+            ("6-hour job, Cloud sessions", _mark(naive_job), _mark(tab_job) + f" ({detail})")
+        )
+        out.say(f"{naive}: {naive_job.summary}")
+        out.say(f"tabsession: {tab_job.summary}: {detail}")
+        out.say(f"{one_line('401002', '401000')} Both mean: sign in again.")
+        out.heading(f"2. {WORKERS} worker processes in parallel with one PAT")
         emu.reset()
         naive_workers = _naive_workers(emu.url, site)
         naive_signins = emu.stats()["signins"]
@@ -244,28 +344,21 @@ def command(
         tab_signins = emu.stats()["signins"]
         rows.append(
             (
-                "4 workers, 1 PAT",
-                _mark(naive_workers) + f" ({naive_signins} sign-ins)",
-                _mark(tab_workers) + f" ({tab_signins} sign-in)",
-                "workers share one session through a FileStore",
+                f"{WORKERS} processes, 1 PAT",
+                _mark(naive_workers) + f" ({plural(naive_signins, 'sign-in')})",
+                _mark(tab_workers) + f" ({plural(tab_signins, 'sign-in')})",
             )
         )
-        if not quiet:
-            console.print(f"   {naive}: {naive_workers.summary}, {naive_signins} sign-ins")
-            console.print(f"   tabsession: {tab_workers.summary}, {tab_signins} sign-in")
-            console.print("\n[bold]3. Errors, explained[/]")
+        out.say(f"{naive}: {naive_workers.summary}, {plural(naive_signins, 'sign-in')}")
+        out.say(
+            f"tabsession: {tab_workers.summary}, {plural(tab_signins, 'sign-in')}: the processes "
+            "share one session through a FileStore"
+        )
+        out.heading("3. Errors, explained")
         emu.reset()
         for label, text in _explained(emu.url, site, emu.site_id("finance")):
-            if not quiet:
-                console.print(f"   {label}: {text}")
-    table = Table(title="tabsession demo: the same jobs, side by side")
-    table.add_column("scenario")
-    table.add_column(naive)
-    table.add_column("tabsession")
-    table.add_column("how")
-    for row in rows:
-        table.add_row(*row)
+            out.say(f"{label}: {text}")
     console.print()
-    console.print(table)
+    console.print(_table(naive, rows))
     if not (tab_job.ok and tab_workers.ok):
         raise typer.Exit(1)
