@@ -4,7 +4,7 @@ and the read-only views (`session`, `stats`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +19,8 @@ from tabsession.clock import Clock, SystemClock
 from tabsession.errors import ConfigurationError, ResponseError
 from tabsession.pagination import check_page_size
 from tabsession.session import SessionInfo
+from tabsession.transport.bounds import DEFAULT_MAX_BODY, Bounds
+from tabsession.transport.redirects import DEFAULT_REDIRECT_HOSTS, normalize_hosts
 from tabsession.transport.retry import RetryPolicy
 
 __all__ = ["DEFAULT_BREAKER", "BaseClient", "credentials_from_env"]
@@ -80,6 +82,8 @@ class BaseClient:
         lock_ttl: float | None,
         wait_timeout: float,
         failure_cooldown: float,
+        max_body: int = DEFAULT_MAX_BODY,
+        redirect_hosts: Sequence[str] = DEFAULT_REDIRECT_HOSTS,
     ) -> None:
         if not isinstance(page_concurrency, int) or page_concurrency < 1:
             raise ConfigurationError("page_concurrency must be a positive integer")
@@ -121,6 +125,9 @@ class BaseClient:
             failure_cooldown=failure_cooldown,
             signin_retry=signin_retry,
         )
+        connect = min(10.0, timeout)
+        self._bounds = Bounds(max_body=max_body, timeout=timeout, connect_timeout=connect)
+        self._core.sender.redirect_hosts = normalize_hosts(redirect_hosts)
         self._page_concurrency = page_concurrency
         self._sign_out_on_close = (
             (not shared_store) if sign_out_on_close is None else sign_out_on_close

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
@@ -16,7 +17,7 @@ from tabsession._base_client import DEFAULT_BREAKER, BaseClient
 from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreOp
 from tabsession._events import EventHook
 from tabsession._httpx import AsyncClient as HttpAsyncClient
-from tabsession._httpx import Limits, Response, Timeout
+from tabsession._httpx import Limits, Request, Response, Timeout
 from tabsession.auth.credentials import Credential
 from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
@@ -27,6 +28,14 @@ from tabsession.session import SessionInfo
 from tabsession.stores._threaded import ThreadedAsyncStore
 from tabsession.stores.base import AsyncTokenStore, TokenStore
 from tabsession.stores.memory import AsyncMemoryStore
+from tabsession.transport.bounds import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_BODY,
+    BodyReader,
+    closed_client_error,
+    request_timeouts,
+)
+from tabsession.transport.redirects import DEFAULT_REDIRECT_HOSTS
 from tabsession.transport.retry import RetryPolicy
 
 __all__ = ["AsyncClient"]
@@ -69,6 +78,8 @@ class AsyncClient(BaseClient):
         failure_cooldown: float = 60.0,
         verify: bool | str = True,
         http_client: HttpAsyncClient | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        redirect_hosts: Sequence[str] = DEFAULT_REDIRECT_HOSTS,
     ) -> None:
         super().__init__(
             server,
@@ -87,6 +98,8 @@ class AsyncClient(BaseClient):
             lock_ttl=lock_ttl,
             wait_timeout=wait_timeout,
             failure_cooldown=failure_cooldown,
+            max_body=max_body,
+            redirect_hosts=redirect_hosts,
         )
         self._store: AsyncTokenStore
         if store is None:
@@ -115,7 +128,7 @@ class AsyncClient(BaseClient):
     async def _perform(self, effect: Effect) -> Any:
         match effect:
             case Send(request):
-                return await self._http.send(request, follow_redirects=False)
+                return await self._send(request)
             case StoreOp(name, args):
                 return await getattr(self._store, name)(*args)
             case Sleep(seconds):
@@ -124,6 +137,35 @@ class AsyncClient(BaseClient):
                 return None
             case Resolve(value):
                 return (await value) if inspect.isawaitable(value) else value
+
+    async def _send(self, request: Request) -> Response:
+        """One exchange, streamed and bounded (`transport.bounds`); the whole exchange, body
+        included, is cut off at the deadline (real time, not `clock`)."""
+        bounds = self._bounds
+        deadline = time.monotonic() + bounds.timeout
+        request.extensions["timeout"] = request_timeouts(bounds, bounds.timeout)
+        if "accept-encoding" not in request.headers:
+            request.headers["Accept-Encoding"] = ACCEPT_ENCODING
+        reader = BodyReader(bounds, deadline, request)
+        try:
+            return await asyncio.wait_for(self._exchange(request, reader), bounds.timeout)
+        except asyncio.TimeoutError:
+            raise reader.too_late() from None
+
+    async def _exchange(self, request: Request, reader: BodyReader) -> Response:
+        try:
+            response = await self._http.send(request, stream=True, follow_redirects=False)
+        except RuntimeError as exc:  # httpx: "the client has been closed"
+            raise closed_client_error(request, exc, self._closed) from None
+        try:
+            reader.start(response)
+            async for raw in response.aiter_raw():
+                reader.feed(raw, time.monotonic())
+            return reader.finish()
+        except RuntimeError as exc:  # the connection pool closed under the read
+            raise closed_client_error(request, exc, self._closed) from None
+        finally:
+            await response.aclose()
 
     async def _run(self, flow: Flow[T]) -> T:
         value: Any = None

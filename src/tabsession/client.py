@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
@@ -16,7 +16,7 @@ from tabsession._base_client import DEFAULT_BREAKER, BaseClient
 from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreOp
 from tabsession._events import EventHook
 from tabsession._httpx import Client as HttpClient
-from tabsession._httpx import Limits, Response, Timeout
+from tabsession._httpx import Limits, Request, Response, Timeout
 from tabsession.auth.credentials import Credential
 from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
@@ -26,6 +26,14 @@ from tabsession.pagination import PageInfo, last_page, later_pages_params, read_
 from tabsession.session import SessionInfo
 from tabsession.stores.base import TokenStore
 from tabsession.stores.memory import MemoryStore
+from tabsession.transport.bounds import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_BODY,
+    BodyReader,
+    closed_client_error,
+    request_timeouts,
+)
+from tabsession.transport.redirects import DEFAULT_REDIRECT_HOSTS
 from tabsession.transport.retry import RetryPolicy
 
 __all__ = ["Client"]
@@ -53,7 +61,12 @@ class Client(BaseClient):
       share one session instead of ending each other's.
     - `api_version`: skip negotiation and use this REST API version ("3.23").
     - `retry`: `RetryPolicy` for 429/5xx/transport errors (`RetryPolicy.none()` to disable).
-    - `timeout`: seconds per HTTP request (default 60; connect 10).
+    - `timeout`: seconds for one whole HTTP exchange: connect, send, headers and the full
+      body (default 60; connect at most 10). A body trickled byte by byte ends there.
+    - `max_body`: the largest answer read, in decoded bytes (default 64 MiB); a larger one
+      (or a decompression bomb) raises `ResponseTooLarge` as soon as it crosses the cap.
+    - `redirect_hosts`: hosts a sign-in may be redirected to besides its own (default
+      `("online.tableau.com",)`: the host and its subdomains, i.e. Tableau Cloud pods).
     - `page_concurrency`: pages fetched at once by `paginate()` (default 4).
     - `breaker`: stop with `SessionContention` after too many sign-ins (default 3 in 10 minutes,
       PATs only); None disables it.
@@ -89,6 +102,8 @@ class Client(BaseClient):
         failure_cooldown: float = 60.0,
         verify: bool | str = True,
         http_client: HttpClient | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        redirect_hosts: Sequence[str] = DEFAULT_REDIRECT_HOSTS,
     ) -> None:
         if store is not None and inspect.iscoroutinefunction(getattr(store, "load", None)):
             raise ConfigurationError(
@@ -111,6 +126,8 @@ class Client(BaseClient):
             lock_ttl=lock_ttl,
             wait_timeout=wait_timeout,
             failure_cooldown=failure_cooldown,
+            max_body=max_body,
+            redirect_hosts=redirect_hosts,
         )
         self._store: TokenStore = store if store is not None else MemoryStore(clock=self._clock)
         self._sleep = sleep or time.sleep
@@ -134,7 +151,7 @@ class Client(BaseClient):
     def _perform(self, effect: Effect) -> Any:
         match effect:
             case Send(request):
-                return self._http.send(request, follow_redirects=False)
+                return self._send(request)
             case StoreOp(name, args):
                 return getattr(self._store, name)(*args)
             case Sleep(seconds):
@@ -148,6 +165,29 @@ class Client(BaseClient):
                         close()
                     raise ConfigurationError("this credential provider is async: use AsyncClient")
                 return value
+
+    def _send(self, request: Request) -> Response:
+        """One exchange, streamed and bounded (`transport.bounds`): the body is decoded and
+        counted here, and the whole exchange has one deadline (real time, not `clock`)."""
+        bounds = self._bounds
+        deadline = time.monotonic() + bounds.timeout
+        request.extensions["timeout"] = request_timeouts(bounds, bounds.timeout)
+        if "accept-encoding" not in request.headers:
+            request.headers["Accept-Encoding"] = ACCEPT_ENCODING
+        try:
+            response = self._http.send(request, stream=True, follow_redirects=False)
+        except RuntimeError as exc:  # httpx: "the client has been closed"
+            raise closed_client_error(request, exc, self._closed) from None
+        try:
+            reader = BodyReader(bounds, deadline, request)
+            reader.start(response)
+            for raw in response.iter_raw():
+                reader.feed(raw, time.monotonic())
+            return reader.finish()
+        except RuntimeError as exc:  # the connection pool closed under the read
+            raise closed_client_error(request, exc, self._closed) from None
+        finally:
+            response.close()
 
     def _run(self, flow: Flow[T]) -> T:
         value: Any = None

@@ -1,0 +1,256 @@
+"""Bounded answers: every response body is read streamed, decoded here (never by the HTTP
+library), counted and cut off at a cap, and the whole exchange has one deadline. I/O-free: the
+clients run thin loops (`Client._send`, `AsyncClient._send`) that feed raw chunks in.
+
+- `max_body` caps the DECODED body (default 64 MiB): a 1 MiB gzip bomb stops at the cap, an
+  endless body too. Decompression is done in pieces of at most `_PIECE` bytes, so memory stays
+  near the cap whatever the compression ratio.
+- `timeout` is the whole call's time (connect, send, headers and the full body), not each read:
+  a body trickled one byte a second ends in `TransportError` once the deadline passes.
+- Only `gzip`/`x-gzip`/`deflate`/`identity` are asked for and accepted (`Accept-Encoding` is set
+  by the client); anything else is a `ResponseError`, never undecoded bytes.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tabsession._httpx import Headers, Request, Response
+from tabsession.errors import (
+    ConfigurationError,
+    ResponseError,
+    ResponseTooLarge,
+    TableauError,
+    TransportError,
+)
+
+__all__ = [
+    "ACCEPT_ENCODING",
+    "DEFAULT_MAX_BODY",
+    "BodyReader",
+    "Bounds",
+    "closed_client_error",
+    "request_timeouts",
+]
+
+DEFAULT_MAX_BODY = 64 * 1024 * 1024
+ACCEPT_ENCODING = "gzip, deflate"
+_PIECE = 256 * 1024  # the most one decompression step may produce
+_DROPPED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How much one answer may hold and how long one exchange may take.
+
+    Defaults: 64 MiB of decoded body, 60 s per exchange. Raise `max_body` for large downloads
+    (or stream them); lower `timeout` for interactive tools.
+    """
+
+    max_body: int = DEFAULT_MAX_BODY
+    timeout: float = 60.0
+    connect_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_body, bool) or not isinstance(self.max_body, int):
+            raise ConfigurationError("max_body must be an integer number of bytes")
+        if self.max_body < 1:
+            raise ConfigurationError("max_body must be at least 1 byte")
+        if not self.timeout > 0:
+            raise ConfigurationError("timeout must be positive")
+
+
+def request_timeouts(bounds: Bounds, remaining: float) -> dict[str, float]:
+    """Per-phase timeouts (httpx's `timeout` extension) that never exceed what is left of the
+    call's deadline."""
+    left = max(0.001, remaining)
+    return {
+        "connect": min(bounds.connect_timeout, left),
+        "read": left,
+        "write": left,
+        "pool": left,
+    }
+
+
+def closed_client_error(request: Request, exc: RuntimeError, closed: bool) -> TableauError:
+    """What a call gets when the HTTP client refuses it with a RuntimeError: a typed error
+    (ConfigurationError when `close()` ran during the call, TransportError otherwise)."""
+    method, url = request.method, str(request.url)
+    if closed:
+        return ConfigurationError(
+            "the client was closed while this call was running", method=method, url=url
+        )
+    return TransportError(f"the HTTP client refused the request: {exc}", method=method, url=url)
+
+
+class _Stage:
+    """One content coding, decoded in bounded pieces."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self._first = True
+        if coding in ("gzip", "x-gzip"):
+            self._z: Any = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif coding == "deflate":
+            self._z = zlib.decompressobj()  # zlib-wrapped; raw deflate is tried on first error
+        else:
+            self._z = None
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._z is None:
+            if data:
+                yield data
+            return
+        while data:
+            try:
+                out = self._z.decompress(data, _PIECE)
+            except zlib.error:
+                if not (self.coding == "deflate" and self._first):
+                    raise
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)  # servers that send raw deflate
+                out = self._z.decompress(data, _PIECE)
+            self._first = False
+            if out:
+                yield out
+            data = self._z.unconsumed_tail
+            if self._z.eof:
+                return  # trailing garbage after the stream is ignored, as browsers do
+
+    def flush(self) -> Iterator[bytes]:
+        # `feed` drains the input in bounded pieces, so zlib holds only its window here
+        if self._z is not None and not self._z.eof:
+            out = self._z.flush()
+            if out:
+                yield out
+
+
+class BodyReader:
+    """Decodes, counts and collects one response body; raises as soon as a bound is crossed.
+
+    `start(response)` once the headers are in, `feed(raw)` for each raw chunk (with the
+    current monotonic time), then `finish()` for the `Response` holding the decoded body.
+    """
+
+    def __init__(self, bounds: Bounds, deadline: float, request: Request) -> None:
+        self.request = request
+        self.bounds = bounds
+        self.deadline = deadline
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._stages: list[_Stage] = []
+        self._response: Response | None = None
+
+    # -- the exchange's identity, for errors ----------------------------------------------------
+
+    def _where(self) -> tuple[int, str, str]:
+        status = self._response.status_code if self._response is not None else 0
+        return status, self.request.method, str(self.request.url)
+
+    def too_late(self) -> TransportError:
+        _, method, url = self._where()
+        got = f" after {self._size:,} bytes of the answer" if self._response is not None else ""
+        return TransportError(
+            f"the answer did not arrive in full within the call's timeout "
+            f"({self.bounds.timeout:g}s){got}; raise timeout= if the server is just slow",
+            method=method,
+            url=url,
+        )
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def start(self, response: Response) -> None:
+        self._response = response
+        codings = [
+            c.strip().lower()
+            for c in response.headers.get("content-encoding", "").split(",")
+            if c.strip()
+        ]
+        for coding in reversed(codings):  # the last coding applied is the first to undo
+            if coding not in ("gzip", "x-gzip", "deflate", "identity"):
+                status, method, url = self._where()
+                raise ResponseError(
+                    f"the answer uses content-encoding {coding!r}, which tabsession does not "
+                    "decode (it asks for gzip or deflate)",
+                    status=status,
+                    method=method,
+                    url=url,
+                )
+            self._stages.append(_Stage(coding))
+        declared = response.headers.get("content-length", "")
+        if not codings and declared.isdigit() and int(declared) > self.bounds.max_body:
+            raise self._too_large(int(declared))
+
+    def _too_large(self, size: int | None = None) -> ResponseTooLarge:
+        status, method, url = self._where()
+        limit = self.bounds.max_body
+        seen = f"{size:,} bytes" if size is not None else f"more than {limit:,} bytes"
+        return ResponseTooLarge(
+            f"HTTP {status} answer of {seen} exceeds max_body={self.bounds.max_body:,}; "
+            "raise max_body= if such answers are expected",
+            status=status,
+            method=method,
+            url=url,
+            limit=self.bounds.max_body,
+        )
+
+    def _decoded(self, data: bytes, level: int = 0) -> Iterator[bytes]:
+        if level == len(self._stages):
+            if data:
+                yield data
+            return
+        for piece in self._stages[level].feed(data):
+            yield from self._decoded(piece, level + 1)
+
+    def _flushed(self, level: int = 0) -> Iterator[bytes]:
+        if level == len(self._stages):
+            return
+        for piece in self._stages[level].flush():
+            yield from self._decoded(piece, level + 1)
+        yield from self._flushed(level + 1)
+
+    def _keep(self, pieces: Iterator[bytes]) -> None:
+        try:
+            for piece in pieces:
+                self._size += len(piece)
+                if self._size > self.bounds.max_body:
+                    self._parts.clear()
+                    raise self._too_large()
+                self._parts.append(piece)
+        except zlib.error as exc:
+            status, method, url = self._where()
+            raise ResponseError(
+                f"the answer's compressed body is corrupt ({exc})",
+                status=status,
+                method=method,
+                url=url,
+            ) from None
+
+    def feed(self, raw: bytes, now: float) -> None:
+        """Take one raw chunk read at monotonic time `now`."""
+        if now > self.deadline:
+            raise self.too_late()
+        self._keep(self._decoded(raw))
+
+    def finish(self) -> Response:
+        """The response with its decoded body (its content-encoding and length headers dropped,
+        since the body is no longer encoded)."""
+        response = self._response
+        if response is None:
+            raise RuntimeError("BodyReader.finish() before start()")
+        self._keep(self._flushed())
+        headers = Headers(
+            [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED_HEADERS]
+        )
+        body = b"".join(self._parts)
+        self._parts.clear()
+        request: Request = response.request
+        return Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            request=request,
+            extensions=dict(response.extensions),
+        )
