@@ -12,6 +12,7 @@ from tabsession._core import ClientCore
 from tabsession._events import ClientStats, EventHook
 from tabsession._httpx import Response
 from tabsession._responses import parse_payload
+from tabsession._urls import resolve_target
 from tabsession.auth.credentials import Credential, Password, PersonalAccessToken
 from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
@@ -108,6 +109,7 @@ class BaseClient:
             )
         if wait_timeout <= 0 or failure_cooldown < 0:
             raise ConfigurationError("wait_timeout must be positive, failure_cooldown >= 0")
+        server, site, api_version = resolve_target(server, site, api_version)
         self._clock = clock or SystemClock()
         self._core = ClientCore(
             server,

@@ -15,12 +15,19 @@ from urllib.parse import urlsplit
 from tabsession._effects import Flow, StoreOp
 from tabsession._events import EventHook, Events
 from tabsession._httpx import Response
-from tabsession._responses import error_for_response, parse_error_body, parse_payload
+from tabsession._responses import (
+    attempts_of,
+    error_for_response,
+    parse_error_body,
+    parse_payload,
+    read_payload,
+)
+from tabsession._urls import parse_server_url
 from tabsession._version import __version__
 from tabsession.auth.credentials import Credential
 from tabsession.auth.manager import Breaker, LiveSession, SessionManager
 from tabsession.auth.policy import SessionPolicy
-from tabsession.auth.signin import read_credentials
+from tabsession.auth.signin import read_credentials, unsupported_version_flow
 from tabsession.clock import Clock
 from tabsession.errors import (
     BodyNotReplayable,
@@ -44,19 +51,9 @@ _NO_RETRY = RetryPolicy.none()
 
 
 def normalize_server(server: str) -> str:
-    """`tableau.example.com/` → `https://tableau.example.com` (https unless a scheme is given)."""
-    text = (server or "").strip()
-    if not text:
-        raise ConfigurationError("the server URL is empty (e.g. https://tableau.example.com)")
-    if "://" not in text:
-        text = "https://" + text
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"not a server URL: {server!r} (e.g. https://tableau.example.com)")
-    path = parts.path.rstrip("/")
-    if path.endswith("/api"):
-        path = path[:-4]
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    """`tableau.example.com/` → `https://tableau.example.com` (https unless a scheme is given);
+    `/api[/3.x]` and browser paths are dropped (see `tabsession._urls`)."""
+    return parse_server_url(server).server
 
 
 class ClientCore:
@@ -190,6 +187,7 @@ class ClientCore:
             method=method,
             url=url,
             now=self.clock.time(),
+            attempts=attempts_of(response),
         )
 
     # -- flows -----------------------------------------------------------------------------------
@@ -363,11 +361,19 @@ class ClientCore:
             "GET", url, headers={"Accept": "application/json", "User-Agent": USER_AGENT}
         )
         if response.status_code >= 400:
-            raise self._error(response, "GET", url)
-        data = parse_payload(response.content, response.headers.get("content-type", ""))
+            version_error = yield from unsupported_version_flow(
+                self.sender, version, response, method="GET", url=url
+            )
+            raise version_error or self._error(response, "GET", url)
+        data = read_payload(response, method="GET", url=url)
         info = data.get("serverInfo") if isinstance(data, dict) else None
         if not isinstance(info, dict):
-            raise TableauError("serverinfo answered without serverInfo", method="GET", url=url)
+            raise ResponseError(
+                "serverinfo answered without serverInfo",
+                status=response.status_code,
+                method="GET",
+                url=url,
+            )
         return info
 
     def sign_out_flow(self) -> Flow[bool]:

@@ -17,6 +17,7 @@ from tabsession import (
     MemoryStore,
     NotFound,
     ResponseError,
+    TransportError,
     VersionNegotiationFailed,
 )
 from tabsession.emulator import PatSpec
@@ -222,14 +223,16 @@ def test_an_explicit_api_version_skips_negotiation(version: str) -> None:
             assert matched(emu) == [1, 1]  # server_info() asks at the configured version only
 
 
-def test_negotiation_failure_when_nothing_listens() -> None:
+def test_a_server_that_cannot_be_reached_is_a_transport_error_with_its_cause() -> None:
     port = free_port()
     with instant_waits(), Client(f"http://127.0.0.1:{port}", pat()) as tab:
-        with pytest.raises(VersionNegotiationFailed) as caught:
+        with pytest.raises(TransportError) as caught:
             tab.get("projects")
         message = str(caught.value)
         assert "ConnectError" in message
-        assert "api_version" in message
+        assert "Connection refused" in message
+        assert "api_version" not in message  # no advice about versions for a dead socket
+        assert not isinstance(caught.value, VersionNegotiationFailed)
         assert caught.value.url == f"http://127.0.0.1:{port}/api/2.4/serverinfo"
         assert tab.session is None
 

@@ -21,6 +21,7 @@ from tabsession._effects import Flow, Send, Sleep
 from tabsession._events import Events
 from tabsession._httpx import URL, Request, Response, request_was_not_sent
 from tabsession._httpx import TransportError as HttpTransportError
+from tabsession._responses import ATTEMPTS
 from tabsession.clock import Clock
 from tabsession.errors import ResponseError, TransportError
 from tabsession.transport.redirects import (
@@ -170,6 +171,7 @@ class Sender:
                 idempotent=idempotent,
             )
             if wait is None:
+                response.extensions[ATTEMPTS] = (attempt, clock.monotonic() - start)
                 return response
             reason = f"HTTP {status} on {method} {url}"
             self.events.emit(
