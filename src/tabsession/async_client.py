@@ -23,7 +23,14 @@ from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
 from tabsession.clock import Clock
 from tabsession.errors import BadRequest
-from tabsession.pagination import PageInfo, last_page, later_pages_params, read_page
+from tabsession.pagination import (
+    DEFAULT_PAGE_SIZE,
+    AsyncPages,
+    PageInfo,
+    PagePlan,
+    later_pages_params,
+    read_page,
+)
 from tabsession.session import SessionInfo
 from tabsession.stores._threaded import ThreadedAsyncStore
 from tabsession.stores.base import AsyncTokenStore, TokenStore
@@ -267,20 +274,21 @@ class AsyncClient(BaseClient):
         self,
         path: str,
         *,
-        page_size: int = 100,
+        page_size: int = DEFAULT_PAGE_SIZE,
         params: Mapping[str, Any] | None = None,
         concurrency: int | None = None,
         key: str | None = None,
-    ) -> AsyncIterator[Any]:
-        """Like `Client.paginate`, as an async iterator (`async for item in tab.paginate(...)`).
+    ) -> AsyncPages[Any]:
+        """Like `Client.paginate`, as an async iterator (`async for item in tab.paginate(...)`),
+        with `.total` once page 1 is read and `await .fetch_total()`.
 
         Pages already being fetched when you leave the loop early are cancelled when the
-        iterator is closed: use `contextlib.aclosing(tab.paginate(...))` to close it at once.
+        iterator is closed: `await pages.aclose()` (or `contextlib.aclosing(...)`) does it at once.
         """
         self._check_open()
         workers = self._pages(page_size, concurrency)
         base = {**(params or {}), "pageSize": page_size}
-        return self._paginate(path, base, workers, key)
+        return AsyncPages(lambda first_page: self._paginate(path, base, workers, key, first_page))
 
     async def _page(
         self, path: str, base: Mapping[str, Any], number: int, key: str | None
@@ -288,31 +296,39 @@ class AsyncClient(BaseClient):
         return read_page(await self.get(path, params={**base, "pageNumber": number}), key)
 
     async def _paginate(
-        self, path: str, base: Mapping[str, Any], workers: int, key: str | None
+        self,
+        path: str,
+        base: Mapping[str, Any],
+        workers: int,
+        key: str | None,
+        first_page: Callable[[PageInfo | None], None],
     ) -> AsyncIterator[Any]:
         items, info = await self._page(path, base, 1, key)
+        first_page(info)
         for item in items:
             yield item
         if info is None:
             return
+        plan = PagePlan(info, len(items))
         base = later_pages_params(base, info)
-        last, next_page = last_page(info), 2
         pending: deque[asyncio.Task[tuple[list[Any], PageInfo | None]]] = deque()
         try:
-            while pending or next_page <= last:
-                while next_page <= last and len(pending) < workers:
-                    pending.append(asyncio.ensure_future(self._page(path, base, next_page, key)))
-                    next_page += 1
+            while True:
+                while len(pending) < workers and (number := plan.take()) is not None:
+                    pending.append(asyncio.ensure_future(self._page(path, base, number, key)))
+                if not pending:
+                    return
                 try:
                     items, info = await pending.popleft()
                 except BadRequest as exc:
                     if exc.code == "400006":
                         return
                     raise
-                if info is not None:
-                    last = max(last, last_page(info))
+                plan.record(info, len(items))
                 for item in items:
                     yield item
+                if plan.done:  # an empty or short page: the last, whatever the total said
+                    return
         finally:
             for task in pending:
                 task.cancel()

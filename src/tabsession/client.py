@@ -22,7 +22,14 @@ from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
 from tabsession.clock import Clock
 from tabsession.errors import BadRequest, ConfigurationError
-from tabsession.pagination import PageInfo, last_page, later_pages_params, read_page
+from tabsession.pagination import (
+    DEFAULT_PAGE_SIZE,
+    PageInfo,
+    PagePlan,
+    Pages,
+    later_pages_params,
+    read_page,
+)
 from tabsession.session import SessionInfo
 from tabsession.stores.base import TokenStore
 from tabsession.stores.memory import MemoryStore
@@ -284,23 +291,25 @@ class Client(BaseClient):
         self,
         path: str,
         *,
-        page_size: int = 100,
+        page_size: int = DEFAULT_PAGE_SIZE,
         params: Mapping[str, Any] | None = None,
         concurrency: int | None = None,
         key: str | None = None,
-    ) -> Iterator[Any]:
+    ) -> Pages[Any]:
         """Every item of every page, in order, streamed.
 
-        Page 1 tells how many items exist; the other pages are then fetched `concurrency` at a
-        time (default: the client's `page_concurrency`), so memory stays bounded whatever the
-        total. `params` (filter, sort, fields) apply to every page; a session that ends midway
-        is renewed and the same page fetched again. `key` picks the collection when an answer
-        holds several.
+        Page 1 tells how many items exist (`.total` of the returned iterator, once page 1 is
+        read; `.fetch_total()` reads it at once); the other pages are then fetched
+        `concurrency` at a time (default: the client's `page_concurrency`), so memory stays
+        bounded whatever the total. Listing stops at the first empty or short page, whatever
+        the total claimed. `page_size` defaults to the API's maximum, 1000. `params` (filter,
+        sort, fields) apply to every page; a session that ends midway is renewed and the same
+        page fetched again. `key` picks the collection when an answer holds several.
         """
         self._check_open()
         workers = self._pages(page_size, concurrency)
         base = {**(params or {}), "pageSize": page_size}
-        return self._paginate(path, base, workers, key)
+        return Pages(lambda first_page: self._paginate(path, base, workers, key, first_page))
 
     def _page(
         self, path: str, base: Mapping[str, Any], number: int, key: str | None
@@ -308,30 +317,38 @@ class Client(BaseClient):
         return read_page(self.get(path, params={**base, "pageNumber": number}), key)
 
     def _paginate(
-        self, path: str, base: Mapping[str, Any], workers: int, key: str | None
+        self,
+        path: str,
+        base: Mapping[str, Any],
+        workers: int,
+        key: str | None,
+        first_page: Callable[[PageInfo | None], None],
     ) -> Iterator[Any]:
         items, info = self._page(path, base, 1, key)
+        first_page(info)
         yield from items
         if info is None:
             return
+        plan = PagePlan(info, len(items))
         base = later_pages_params(base, info)
-        last, next_page = last_page(info), 2
         pending: deque[Future[tuple[list[Any], PageInfo | None]]] = deque()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tabsession-page") as pool:
             try:
-                while pending or next_page <= last:
-                    while next_page <= last and len(pending) < workers:
-                        pending.append(pool.submit(self._page, path, base, next_page, key))
-                        next_page += 1
+                while True:
+                    while len(pending) < workers and (number := plan.take()) is not None:
+                        pending.append(pool.submit(self._page, path, base, number, key))
+                    if not pending:
+                        return
                     try:
                         items, info = pending.popleft().result()
                     except BadRequest as exc:
                         if exc.code == "400006":  # fewer pages than announced: content shrank
                             return
                         raise
-                    if info is not None:
-                        last = max(last, last_page(info))  # content grew: fetch the new pages too
+                    plan.record(info, len(items))
                     yield from items
+                    if plan.done:  # an empty or short page: the last, whatever the total said
+                        return
             finally:
                 for future in pending:
                     future.cancel()
