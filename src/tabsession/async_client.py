@@ -166,8 +166,11 @@ class AsyncClient(BaseClient):
             raise closed_client_error(request, exc, self._closed) from None
         try:
             reader.start(response)
-            async for raw in response.aiter_raw():
-                reader.feed(raw, time.monotonic())
+            if response.is_stream_consumed:  # read by an event hook of your http_client
+                reader.feed_decoded(response.content, time.monotonic())
+            else:
+                async for raw in response.aiter_raw():
+                    reader.feed(raw, time.monotonic())
             return reader.finish()
         except RuntimeError as exc:  # the connection pool closed under the read
             raise closed_client_error(request, exc, self._closed) from None

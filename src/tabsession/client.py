@@ -188,8 +188,11 @@ class Client(BaseClient):
         try:
             reader = BodyReader(bounds, deadline, request)
             reader.start(response)
-            for raw in response.iter_raw():
-                reader.feed(raw, time.monotonic())
+            if response.is_stream_consumed:  # read by an event hook of your http_client
+                reader.feed_decoded(response.content, time.monotonic())
+            else:
+                for raw in response.iter_raw():
+                    reader.feed(raw, time.monotonic())
             return reader.finish()
         except RuntimeError as exc:  # the connection pool closed under the read
             raise closed_client_error(request, exc, self._closed) from None

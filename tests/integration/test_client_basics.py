@@ -21,6 +21,7 @@ from tabsession import (
     VersionNegotiationFailed,
 )
 from tabsession.emulator import PatSpec
+from tabsession.errors import PatExpiryWarning
 from tabsession.testing import instant_waits
 
 from ._support import Events, counter, emulator, free_port, matched, password, pat
@@ -305,10 +306,12 @@ def test_a_pat_near_its_expiry_is_warned_about_once() -> None:
     events = Events()
     spec = PatSpec(PAT_NAME, PAT_SECRET, expires_in_days=3)
     with emulator(pats=(spec,)) as emu, Client(emu.url, pat(), on_event=events) as tab:
-        session = tab.sign_in()
-        assert session.pat_expires_in is not None
-        assert timedelta(days=2, hours=23) < session.pat_expires_in <= timedelta(days=3)
-        tab.sign_in(force=True)
+        with pytest.warns(PatExpiryWarning, match="personal access token expires") as shown:
+            session = tab.sign_in()
+            assert session.pat_expires_in is not None
+            assert timedelta(days=2, hours=23) < session.pat_expires_in <= timedelta(days=3)
+            tab.sign_in(force=True)
+        assert len(shown) == 1  # warnings.warn too, once
         warnings = events.named("pat_expiring")
         assert len(warnings) == 1
         assert warnings[0]["seconds"] == session.pat_expires_in.total_seconds()

@@ -234,6 +234,13 @@ class BodyReader:
             raise self.too_late()
         self._keep(self._decoded(raw))
 
+    def feed_decoded(self, body: bytes, now: float) -> None:
+        """Take a body the HTTP library already read and decoded (a response event hook of a
+        caller's own `http_client` did): counted against the cap, not decoded again."""
+        if now > self.deadline:
+            raise self.too_late()
+        self._keep(iter((body,)))
+
     def finish(self) -> Response:
         """The response with its decoded body (its content-encoding and length headers dropped,
         since the body is no longer encoded)."""
