@@ -6,6 +6,7 @@ with the same surface) is a change to this file alone. ruff's banned-api rule en
 
 from __future__ import annotations
 
+import httpcore
 import httpx
 from httpx import (
     URL,
@@ -21,6 +22,7 @@ from httpx import (
     HTTPTransport,
     Limits,
     PoolTimeout,
+    ReadTimeout,
     Request,
     Response,
     StreamConsumed,
@@ -43,12 +45,14 @@ __all__ = [
     "Headers",
     "Limits",
     "PoolTimeout",
+    "ReadTimeout",
     "Request",
     "Response",
     "StreamConsumed",
     "Timeout",
     "TimeoutException",
     "TransportError",
+    "httpcore",
     "httpx",
     "request_was_not_sent",
 ]

@@ -17,7 +17,7 @@ from tabsession._base_client import DEFAULT_BREAKER, BaseClient
 from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreOp
 from tabsession._events import EventHook
 from tabsession._httpx import AsyncClient as HttpAsyncClient
-from tabsession._httpx import Limits, Request, Response, Timeout
+from tabsession._httpx import Limits, ReadTimeout, Request, Response, Timeout, TimeoutException
 from tabsession.auth.credentials import Credential
 from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
@@ -157,7 +157,9 @@ class AsyncClient(BaseClient):
         try:
             return await asyncio.wait_for(self._exchange(request, reader), bounds.timeout)
         except asyncio.TimeoutError:
-            raise reader.too_late() from None
+            if not reader.started:  # no answer yet: an ordinary timeout (retried per R7)
+                raise ReadTimeout("no answer within the call's timeout", request=request) from None
+            raise reader.too_late() from None  # the answer began but did not end in time
 
     async def _exchange(self, request: Request, reader: BodyReader) -> Response:
         try:
@@ -172,6 +174,8 @@ class AsyncClient(BaseClient):
                 async for raw in response.aiter_raw():
                     reader.feed(raw, time.monotonic())
             return reader.finish()
+        except TimeoutException:  # the answer began but did not end in time
+            raise reader.too_late() from None
         except RuntimeError as exc:  # the connection pool closed under the read
             raise closed_client_error(request, exc, self._closed) from None
         finally:

@@ -16,7 +16,7 @@ from tabsession._base_client import DEFAULT_BREAKER, BaseClient
 from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreOp
 from tabsession._events import EventHook
 from tabsession._httpx import Client as HttpClient
-from tabsession._httpx import Limits, Request, Response, Timeout
+from tabsession._httpx import Limits, Request, Response, Timeout, TimeoutException
 from tabsession.auth.credentials import Credential
 from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
@@ -40,6 +40,7 @@ from tabsession.transport.bounds import (
     closed_client_error,
     request_timeouts,
 )
+from tabsession.transport.deadline import deadline_scope, deadline_transport
 from tabsession.transport.redirects import DEFAULT_REDIRECT_HOSTS
 from tabsession.transport.retry import RetryPolicy
 
@@ -141,8 +142,10 @@ class Client(BaseClient):
         self._own_http = http_client is None
         self._http = http_client or HttpClient(
             timeout=Timeout(timeout, connect=min(10.0, timeout)),
-            limits=Limits(max_connections=100, max_keepalive_connections=100),
-            verify=verify,
+            transport=deadline_transport(
+                verify=verify,
+                limits=Limits(max_connections=100, max_keepalive_connections=100),
+            ),
             follow_redirects=False,
         )
 
@@ -181,23 +184,26 @@ class Client(BaseClient):
         request.extensions["timeout"] = request_timeouts(bounds, bounds.timeout)
         if "accept-encoding" not in request.headers:
             request.headers["Accept-Encoding"] = ACCEPT_ENCODING
-        try:
-            response = self._http.send(request, stream=True, follow_redirects=False)
-        except RuntimeError as exc:  # httpx: "the client has been closed"
-            raise closed_client_error(request, exc, self._closed) from None
-        try:
-            reader = BodyReader(bounds, deadline, request)
-            reader.start(response)
-            if response.is_stream_consumed:  # read by an event hook of your http_client
-                reader.feed_decoded(response.content, time.monotonic())
-            else:
-                for raw in response.iter_raw():
-                    reader.feed(raw, time.monotonic())
-            return reader.finish()
-        except RuntimeError as exc:  # the connection pool closed under the read
-            raise closed_client_error(request, exc, self._closed) from None
-        finally:
-            response.close()
+        reader = BodyReader(bounds, deadline, request)
+        with deadline_scope(deadline):  # every socket operation of our own pool ends by then
+            try:
+                response = self._http.send(request, stream=True, follow_redirects=False)
+            except RuntimeError as exc:  # httpx: "the client has been closed"
+                raise closed_client_error(request, exc, self._closed) from None
+            try:
+                reader.start(response)
+                if response.is_stream_consumed:  # read by an event hook of your http_client
+                    reader.feed_decoded(response.content, time.monotonic())
+                else:
+                    for raw in response.iter_raw():
+                        reader.feed(raw, time.monotonic())
+                return reader.finish()
+            except TimeoutException:  # the answer began but did not end in time
+                raise reader.too_late() from None
+            except RuntimeError as exc:  # the connection pool closed under the read
+                raise closed_client_error(request, exc, self._closed) from None
+            finally:
+                response.close()
 
     def _run(self, flow: Flow[T]) -> T:
         value: Any = None

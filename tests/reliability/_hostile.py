@@ -364,3 +364,16 @@ EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
 <!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <tsResponse xmlns="http://tableau.com/api"><serverInfo><restApiVersion>&xxe;</restApiVersion>
 </serverInfo></tsResponse>"""
+
+
+def trickled_head(interval: float = 0.2) -> Behaviour:
+    """The status line and headers themselves, one byte per `interval` seconds, forever."""
+
+    async def behave(request: Request, writer: Writer) -> None:
+        text = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 100_000
+        for byte in text:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(interval)
+
+    return behave

@@ -29,6 +29,7 @@ from tabsession import (
     TransportError,
 )
 from tabsession.testing import instant_waits
+from tabsession.transport.retry import RetryPolicy
 from tests.conftest import PAT_NAME, PAT_SECRET
 
 from . import _hostile as h
@@ -333,3 +334,34 @@ def test_transport_errors_name_their_cause_not_a_version_hint() -> None:
     ):
         tab.get("projects")
     assert "api_version" not in str(caught.value)
+
+
+def test_trickled_headers_are_bounded_by_the_timeout_of_each_attempt() -> None:
+    # no answer yet when the deadline passes: an ordinary timeout, retried (GET) within the
+    # retry policy; each attempt ends at its 2 s deadline, however the bytes drip in
+    retry = RetryPolicy(attempts=2)
+    with (
+        instant_waits(),
+        h.hostile("projects", h.trickled_head()) as server,
+        client(server, timeout=2, retry=retry) as tab,
+    ):
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="Timeout"):
+            tab.get("projects")
+        took = time.monotonic() - started
+    assert server.seen.count("projects") == 2
+    assert took < 20  # 2 attempts of 2 s (unbounded without the whole-exchange deadline)
+
+
+def test_trickled_headers_are_bounded_for_the_async_client_too() -> None:
+    async def scenario(url: str) -> float:
+        async with AsyncClient(url, pat(), timeout=2, retry=RetryPolicy(attempts=2)) as tab:
+            started = time.monotonic()
+            with pytest.raises(TransportError, match="Timeout"):
+                await tab.get("projects")
+            return time.monotonic() - started
+
+    with instant_waits(), h.hostile("projects", h.trickled_head()) as server:
+        took = asyncio.run(scenario(server.url))
+    assert server.seen.count("projects") == 2
+    assert took < 20

@@ -5,8 +5,10 @@ clients run thin loops (`Client._send`, `AsyncClient._send`) that feed raw chunk
 - `max_body` caps the DECODED body (default 64 MiB): a 1 MiB gzip bomb stops at the cap, an
   endless body too. Decompression is done in pieces of at most `_PIECE` bytes, so memory stays
   near the cap whatever the compression ratio.
-- `timeout` is the whole call's time (connect, send, headers and the full body), not each read:
-  a body trickled one byte a second ends in `TransportError` once the deadline passes.
+- `timeout` is the whole exchange's time (connect, send, headers and the full body), not each
+  read. Running out of it before the answer's head arrives is an ordinary timeout (retried for
+  idempotent requests, rule R7); after it, while the body trickles in, it is a `TransportError`
+  that is not retried: a server that answers that slowly would only do it again.
 - Only `gzip`/`x-gzip`/`deflate`/`identity` are asked for and accepted (`Accept-Encoding` is set
   by the client); anything else is a `ResponseError`, never undecoded bytes.
 """
@@ -158,6 +160,11 @@ class BodyReader:
             method=method,
             url=url,
         )
+
+    @property
+    def started(self) -> bool:
+        """True once the response's head has arrived (the server answered)."""
+        return self._response is not None
 
     # -- reading ---------------------------------------------------------------------------------
 
