@@ -17,7 +17,7 @@ from tabsession._base_client import DEFAULT_BREAKER, BaseClient
 from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreOp
 from tabsession._events import EventHook
 from tabsession._httpx import AsyncClient as HttpAsyncClient
-from tabsession._httpx import Limits, ReadTimeout, Request, Response, Timeout, TimeoutException
+from tabsession._httpx import Limits, Request, Response, Timeout, TimeoutException
 from tabsession.auth.credentials import Credential
 from tabsession.auth.manager import Breaker
 from tabsession.auth.policy import SessionPolicy
@@ -42,6 +42,7 @@ from tabsession.transport.bounds import (
     closed_client_error,
     request_timeouts,
 )
+from tabsession.transport.deadline import async_deadline_transport, deadline_scope
 from tabsession.transport.redirects import DEFAULT_REDIRECT_HOSTS
 from tabsession.transport.retry import RetryPolicy
 
@@ -119,8 +120,10 @@ class AsyncClient(BaseClient):
         self._own_http = http_client is None
         self._http = http_client or HttpAsyncClient(
             timeout=Timeout(timeout, connect=min(10.0, timeout)),
-            limits=Limits(max_connections=100, max_keepalive_connections=100),
-            verify=verify,
+            transport=async_deadline_transport(
+                verify=verify,
+                limits=Limits(max_connections=100, max_keepalive_connections=100),
+            ),
             follow_redirects=False,
         )
 
@@ -146,20 +149,16 @@ class AsyncClient(BaseClient):
                 return (await value) if inspect.isawaitable(value) else value
 
     async def _send(self, request: Request) -> Response:
-        """One exchange, streamed and bounded (`transport.bounds`); the whole exchange, body
-        included, is cut off at the deadline (real time, not `clock`)."""
+        """One exchange, streamed and bounded (`transport.bounds`): the body is decoded and
+        counted here, and the whole exchange has one deadline (real time, not `clock`)."""
         bounds = self._bounds
         deadline = time.monotonic() + bounds.timeout
         request.extensions["timeout"] = request_timeouts(bounds, bounds.timeout)
         if "accept-encoding" not in request.headers:
             request.headers["Accept-Encoding"] = ACCEPT_ENCODING
         reader = BodyReader(bounds, deadline, request)
-        try:
-            return await asyncio.wait_for(self._exchange(request, reader), bounds.timeout)
-        except asyncio.TimeoutError:
-            if not reader.started:  # no answer yet: an ordinary timeout (retried per R7)
-                raise ReadTimeout("no answer within the call's timeout", request=request) from None
-            raise reader.too_late() from None  # the answer began but did not end in time
+        with deadline_scope(deadline):  # every socket operation of our own pool ends by then
+            return await self._exchange(request, reader)
 
     async def _exchange(self, request: Request, reader: BodyReader) -> Response:
         try:

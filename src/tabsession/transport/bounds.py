@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tabsession._httpx import Headers, Request, Response
+from tabsession._httpx import Request, Response
 from tabsession.errors import (
     ConfigurationError,
     ResponseError,
@@ -249,22 +249,19 @@ class BodyReader:
         self._keep(iter((body,)))
 
     def finish(self) -> Response:
-        """The response with its decoded body (its content-encoding and length headers dropped,
-        since the body is no longer encoded)."""
+        """The response, holding its decoded body (as httpx's own `read()` would leave it; when
+        the body was encoded, its content-encoding and length headers now describe the
+        decoded bytes)."""
         response = self._response
         if response is None:
             raise RuntimeError("BodyReader.finish() before start()")
         self._keep(self._flushed())
-        headers = Headers(
-            [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED_HEADERS]
-        )
-        body = b"".join(self._parts)
+        body = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
         self._parts.clear()
-        request: Request = response.request
-        return Response(
-            response.status_code,
-            headers=headers,
-            content=body,
-            request=request,
-            extensions=dict(response.extensions),
-        )
+        if self._stages:
+            for name in _DROPPED_HEADERS:
+                if name in response.headers:
+                    del response.headers[name]
+            response.headers["Content-Length"] = str(len(body))
+        response._content = body  # the attribute httpx's read() fills: .content, .json() use it
+        return response

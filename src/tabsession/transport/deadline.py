@@ -1,10 +1,10 @@
-"""One deadline for a whole blocking exchange, down to each socket operation.
+"""One deadline for a whole exchange, down to each socket operation.
 
 httpx's timeouts apply to each read, write or connect: a server that trickles its status line
-and headers a byte at a time never trips them. The async client bounds the whole exchange with
-`asyncio.wait_for`; the blocking client cannot cancel a thread, so its own connection pool runs
-on `DeadlineBackend`, whose sockets clamp every operation's timeout to what is left of the
-deadline set for the current thread by `deadline_scope()`. Past it, the operation fails like an
+and headers a byte at a time never trips them. So the clients' own connection pools run on
+`DeadlineBackend` / `AsyncDeadlineBackend`, whose sockets clamp every operation's timeout to
+what is left of the deadline that `deadline_scope()` set for the current thread or task (a
+context variable: no timer, no extra task per call). Past it, the operation fails like an
 ordinary timeout (`ConnectTimeout`, `ReadTimeout`, `WriteTimeout`).
 
 A caller's own `http_client=` keeps its own transport: there the per-read bounds and the body
@@ -13,32 +13,37 @@ deadline of `transport.bounds` still apply, the header phase is bounded per read
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from tabsession._httpx import HTTPTransport, httpcore
+from tabsession._httpx import AsyncHTTPTransport, HTTPTransport, httpcore
 
-__all__ = ["DeadlineBackend", "deadline_scope", "deadline_transport"]
+__all__ = [
+    "AsyncDeadlineBackend",
+    "DeadlineBackend",
+    "async_deadline_transport",
+    "deadline_scope",
+    "deadline_transport",
+]
 
-_local = threading.local()
+_deadline: ContextVar[float | None] = ContextVar("tabsession_deadline", default=None)
 
 
 @contextmanager
 def deadline_scope(at: float) -> Iterator[None]:
-    """Within the block, this thread's socket operations end by monotonic time `at`."""
-    previous = getattr(_local, "at", None)
-    _local.at = at
+    """Within the block, this thread's (or task's) socket operations end by monotonic `at`."""
+    token = _deadline.set(at)
     try:
         yield
     finally:
-        _local.at = previous
+        _deadline.reset(token)
 
 
 def _clamp(timeout: float | None, error: type[Exception]) -> float | None:
-    at: float | None = getattr(_local, "at", None)
+    at = _deadline.get()
     if at is None:
         return timeout
     left = at - time.monotonic()
@@ -105,14 +110,83 @@ class DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def deadline_transport(**options: Any) -> HTTPTransport:
-    """An `httpx.HTTPTransport(**options)` whose connections run on `DeadlineBackend`.
+class _AsyncDeadlineStream(httpcore.AsyncNetworkStream):
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
 
-    httpx has no public switch for the network backend, so it is set on the transport's pool
-    before any connection exists; if a future httpx moves it, the transport is returned as is
-    (per-read timeouts then still bound each operation)."""
-    transport = HTTPTransport(**options)
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, _clamp(timeout, httpcore.WriteTimeout))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        clamped = _clamp(timeout, httpcore.ConnectTimeout)
+        inner = await self._inner.start_tls(ssl_context, server_hostname, clamped)
+        return _AsyncDeadlineStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's async backend, with every timeout clamped to the task's deadline."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        clamped = _clamp(timeout, httpcore.ConnectTimeout)
+        inner = await self._inner.connect_tcp(host, port, clamped, local_address, socket_options)
+        return _AsyncDeadlineStream(inner)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        clamped = _clamp(timeout, httpcore.ConnectTimeout)
+        inner = await self._inner.connect_unix_socket(path, clamped, socket_options)
+        return _AsyncDeadlineStream(inner)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _install(transport: Any, wrap: Any, pool_class: type) -> None:
+    """httpx has no public switch for the network backend, so it is set on the transport's
+    pool before any connection exists; if a future httpx moves it, nothing is changed (the
+    per-read timeouts then still bound each operation, and the body deadline still holds)."""
     pool = getattr(transport, "_pool", None)
-    if isinstance(pool, httpcore.ConnectionPool) and hasattr(pool, "_network_backend"):
-        pool._network_backend = DeadlineBackend(pool._network_backend)
+    if isinstance(pool, pool_class) and hasattr(pool, "_network_backend"):
+        pool._network_backend = wrap(pool._network_backend)
+
+
+def deadline_transport(**options: Any) -> HTTPTransport:
+    """An `httpx.HTTPTransport(**options)` whose connections run on `DeadlineBackend`."""
+    transport = HTTPTransport(**options)
+    _install(transport, DeadlineBackend, httpcore.ConnectionPool)
+    return transport
+
+
+def async_deadline_transport(**options: Any) -> AsyncHTTPTransport:
+    """An `httpx.AsyncHTTPTransport(**options)` on `AsyncDeadlineBackend`."""
+    transport = AsyncHTTPTransport(**options)
+    _install(transport, AsyncDeadlineBackend, httpcore.AsyncConnectionPool)
     return transport
