@@ -4,6 +4,7 @@ Pure logic: the reader is fed chunks by hand, as the clients' loops do."""
 from __future__ import annotations
 
 import gzip
+import time
 import tracemalloc
 import zlib
 
@@ -121,3 +122,22 @@ def test_phase_timeouts_never_exceed_what_is_left() -> None:
 def test_max_body_must_be_a_positive_integer(bad: object) -> None:
     with pytest.raises(ConfigurationError):
         Bounds(max_body=bad)  # type: ignore[arg-type]
+
+
+def test_a_deadline_scope_clamps_every_socket_timeout_to_what_is_left() -> None:
+    from tabsession._httpx import httpcore
+    from tabsession.transport.deadline import _clamp, deadline_scope
+
+    assert _clamp(30.0, httpcore.ReadTimeout) == 30.0  # no scope: untouched
+    with deadline_scope(time.monotonic() + 5.0):
+        left = _clamp(30.0, httpcore.ReadTimeout)
+        assert left is not None
+        assert 4.0 < left <= 5.0
+        assert _clamp(1.0, httpcore.ReadTimeout) == 1.0  # a shorter timeout stays
+        none_left = _clamp(None, httpcore.ReadTimeout)
+        assert none_left is not None
+        assert none_left <= 5.0
+        with deadline_scope(time.monotonic() - 1.0), pytest.raises(httpcore.WriteTimeout):
+            _clamp(30.0, httpcore.WriteTimeout)
+        assert _clamp(30.0, httpcore.ReadTimeout) is not None  # the outer scope is back
+    assert _clamp(None, httpcore.ReadTimeout) is None
