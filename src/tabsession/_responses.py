@@ -95,6 +95,13 @@ def _clip(text: str | None) -> str | None:
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
 
 
+def _scalar(value: Any) -> str | None:
+    """A JSON field as text; None for absent fields and for lists or objects (not Tableau's)."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value)
+
+
 def _from_json(content: bytes) -> ErrorBody | None:
     try:
         data = load_json(content)
@@ -103,12 +110,8 @@ def _from_json(content: bytes) -> ErrorBody | None:
     error = data.get("error") if isinstance(data, dict) else None
     if not isinstance(error, dict):
         return None
-    code = error.get("code")
-    return ErrorBody(
-        None if code is None else str(code),
-        _clip(str(error["summary"])) if error.get("summary") is not None else None,
-        _clip(str(error["detail"])) if error.get("detail") is not None else None,
-    )
+    code, summary, detail = (_scalar(error.get(k)) for k in ("code", "summary", "detail"))
+    return ErrorBody(code, _clip(summary), _clip(detail))
 
 
 def _from_xml(content: bytes) -> ErrorBody | None:
