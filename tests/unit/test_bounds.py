@@ -54,10 +54,12 @@ def test_a_plain_body_is_kept_as_is() -> None:
 )
 def test_encoded_bodies_are_decoded_and_their_headers_dropped(coding: str, encode) -> None:  # type: ignore[no-untyped-def]
     payload = b"<tsResponse>" + b"x" * 100_000 + b"</tsResponse>"
-    response = read(encode(payload), {"content-encoding": coding, "content-length": "1"})
+    encoded = encode(payload)
+    response = read(encoded, {"content-encoding": coding, "content-length": str(len(encoded))})
     assert response.content == payload
-    assert "content-encoding" not in response.headers
-    assert response.headers["content-length"] == str(len(payload))
+    assert response.headers["content-length"] == str(len(payload))  # describes the content
+    if coding != "identity":
+        assert "content-encoding" not in response.headers
 
 
 def test_an_unknown_encoding_is_refused() -> None:

@@ -96,16 +96,10 @@ class _Stage:
         self._first = True
         if coding in ("gzip", "x-gzip"):
             self._z: Any = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        elif coding == "deflate":
-            self._z = zlib.decompressobj()  # zlib-wrapped; raw deflate is tried on first error
-        else:
-            self._z = None
+        else:  # deflate: zlib-wrapped; raw deflate is tried on the first error
+            self._z = zlib.decompressobj()
 
     def feed(self, data: bytes) -> Iterator[bytes]:
-        if self._z is None:
-            if data:
-                yield data
-            return
         while data:
             try:
                 out = self._z.decompress(data, _PIECE)
@@ -123,7 +117,7 @@ class _Stage:
 
     def flush(self) -> Iterator[bytes]:
         # `feed` drains the input in bounded pieces, so zlib holds only its window here
-        if self._z is not None and not self._z.eof:
+        if not self._z.eof:
             out = self._z.flush()
             if out:
                 yield out
@@ -185,9 +179,10 @@ class BodyReader:
                     method=method,
                     url=url,
                 )
-            self._stages.append(_Stage(coding))
+            if coding != "identity":
+                self._stages.append(_Stage(coding))
         declared = response.headers.get("content-length", "")
-        if not codings and declared.isdigit() and int(declared) > self.bounds.max_body:
+        if not self._stages and declared.isdigit() and int(declared) > self.bounds.max_body:
             raise self._too_large(int(declared))
 
     def _too_large(self, size: int | None = None) -> ResponseTooLarge:
@@ -239,7 +234,14 @@ class BodyReader:
         """Take one raw chunk read at monotonic time `now`."""
         if now > self.deadline:
             raise self.too_late()
-        self._keep(self._decoded(raw))
+        if self._stages:
+            self._keep(self._decoded(raw))
+            return
+        self._size += len(raw)  # identity: the common case, without generators
+        if self._size > self.bounds.max_body:
+            self._parts.clear()
+            raise self._too_large()
+        self._parts.append(raw)
 
     def feed_decoded(self, body: bytes, now: float) -> None:
         """Take a body the HTTP library already read and decoded (a response event hook of a
