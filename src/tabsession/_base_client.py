@@ -83,7 +83,7 @@ class BaseClient:
         lock_ttl: float | None,
         wait_timeout: float,
         failure_cooldown: float,
-        max_body: int = DEFAULT_MAX_BODY,
+        max_body: int | None = DEFAULT_MAX_BODY,
         redirect_hosts: Sequence[str] = DEFAULT_REDIRECT_HOSTS,
     ) -> None:
         if not isinstance(page_concurrency, int) or page_concurrency < 1:

@@ -86,7 +86,7 @@ class AsyncClient(BaseClient):
         failure_cooldown: float = 60.0,
         verify: bool | str = True,
         http_client: HttpAsyncClient | None = None,
-        max_body: int = DEFAULT_MAX_BODY,
+        max_body: int | None = DEFAULT_MAX_BODY,
         redirect_hosts: Sequence[str] = DEFAULT_REDIRECT_HOSTS,
     ) -> None:
         super().__init__(

@@ -73,6 +73,7 @@ class Client(BaseClient):
       body (default 60; connect at most 10). A body trickled byte by byte ends there.
     - `max_body`: the largest answer read, in decoded bytes (default 64 MiB); a larger one
       (or a decompression bomb) raises `ResponseTooLarge` as soon as it crosses the cap.
+      Raise it for large downloads (None: no cap, for servers you trust).
     - `redirect_hosts`: hosts a sign-in may be redirected to besides its own (default
       `("online.tableau.com",)`: the host and its subdomains, i.e. Tableau Cloud pods).
     - `page_concurrency`: pages fetched at once by `paginate()` (default 4).
@@ -110,7 +111,7 @@ class Client(BaseClient):
         failure_cooldown: float = 60.0,
         verify: bool | str = True,
         http_client: HttpClient | None = None,
-        max_body: int = DEFAULT_MAX_BODY,
+        max_body: int | None = DEFAULT_MAX_BODY,
         redirect_hosts: Sequence[str] = DEFAULT_REDIRECT_HOSTS,
     ) -> None:
         if store is not None and inspect.iscoroutinefunction(getattr(store, "load", None)):

@@ -23,7 +23,7 @@ def streamed(headers: dict[str, str], status: int = 200) -> httpx.Response:
 
 
 def read(
-    body: bytes, headers: dict[str, str], *, max_body: int = 1 << 20, chunk: int = 4096
+    body: bytes, headers: dict[str, str], *, max_body: int | None = 1 << 20, chunk: int = 4096
 ) -> httpx.Response:
     reader = BodyReader(
         Bounds(max_body=max_body), deadline=100.0, request=httpx.Request("GET", URL)
@@ -143,3 +143,8 @@ def test_a_deadline_scope_clamps_every_socket_timeout_to_what_is_left() -> None:
             _clamp(30.0, httpcore.WriteTimeout)
         assert _clamp(30.0, httpcore.ReadTimeout) is not None  # the outer scope is back
     assert _clamp(None, httpcore.ReadTimeout) is None
+
+
+def test_no_cap_when_max_body_is_none() -> None:
+    response = read(b"x" * 3_000_000, {}, max_body=None, chunk=65536)
+    assert len(response.content) == 3_000_000

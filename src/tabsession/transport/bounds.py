@@ -15,6 +15,7 @@ clients run thin loops (`Client._send`, `AsyncClient._send`) that feed raw chunk
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,20 +50,28 @@ class Bounds:
     """How much one answer may hold and how long one exchange may take.
 
     Defaults: 64 MiB of decoded body, 60 s per exchange. Raise `max_body` for large downloads
-    (or stream them); lower `timeout` for interactive tools.
+    (None: no cap, for a trusted server only; decompression stays in bounded pieces); lower
+    `timeout` for interactive tools.
     """
 
-    max_body: int = DEFAULT_MAX_BODY
+    max_body: int | None = DEFAULT_MAX_BODY
     timeout: float = 60.0
     connect_timeout: float = 10.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_body, bool) or not isinstance(self.max_body, int):
-            raise ConfigurationError("max_body must be an integer number of bytes")
-        if self.max_body < 1:
-            raise ConfigurationError("max_body must be at least 1 byte")
         if not self.timeout > 0:
             raise ConfigurationError("timeout must be positive")
+        if self.max_body is None:
+            return
+        if isinstance(self.max_body, bool) or not isinstance(self.max_body, int):
+            raise ConfigurationError("max_body must be an integer number of bytes, or None")
+        if self.max_body < 1:
+            raise ConfigurationError("max_body must be at least 1 byte")
+
+    @property
+    def limit(self) -> int:
+        """The cap in bytes (`sys.maxsize` when there is none)."""
+        return sys.maxsize if self.max_body is None else self.max_body
 
 
 def request_timeouts(bounds: Bounds, remaining: float) -> dict[str, float]:
@@ -182,20 +191,20 @@ class BodyReader:
             if coding != "identity":
                 self._stages.append(_Stage(coding))
         declared = response.headers.get("content-length", "")
-        if not self._stages and declared.isdigit() and int(declared) > self.bounds.max_body:
+        if not self._stages and declared.isdigit() and int(declared) > self.bounds.limit:
             raise self._too_large(int(declared))
 
     def _too_large(self, size: int | None = None) -> ResponseTooLarge:
         status, method, url = self._where()
-        limit = self.bounds.max_body
+        limit = self.bounds.limit
         seen = f"{size:,} bytes" if size is not None else f"more than {limit:,} bytes"
         return ResponseTooLarge(
-            f"HTTP {status} answer of {seen} exceeds max_body={self.bounds.max_body:,}; "
+            f"HTTP {status} answer of {seen} exceeds max_body={limit:,}; "
             "raise max_body= if such answers are expected",
             status=status,
             method=method,
             url=url,
-            limit=self.bounds.max_body,
+            limit=limit,
         )
 
     def _decoded(self, data: bytes, level: int = 0) -> Iterator[bytes]:
@@ -217,7 +226,7 @@ class BodyReader:
         try:
             for piece in pieces:
                 self._size += len(piece)
-                if self._size > self.bounds.max_body:
+                if self._size > self.bounds.limit:
                     self._parts.clear()
                     raise self._too_large()
                 self._parts.append(piece)
@@ -238,7 +247,7 @@ class BodyReader:
             self._keep(self._decoded(raw))
             return
         self._size += len(raw)  # identity: the common case, without generators
-        if self._size > self.bounds.max_body:
+        if self._size > self.bounds.limit:
             self._parts.clear()
             raise self._too_large()
         self._parts.append(raw)
