@@ -17,6 +17,7 @@ from tabsession.auth.policy import SessionPolicy
 from tabsession.errors import ConfigurationError, ResponseError
 from tabsession.pagination import check_page_size
 from tabsession.session import SessionInfo
+from tabsession.transport.bounds import Bounds
 
 __all__ = ["DEFAULT_BREAKER", "BaseClient", "credentials_from_env"]
 
@@ -50,6 +51,11 @@ class BaseClient:
         self._config = config
         self._clock = config.clock
         self._core = ClientCore(config, on_event)
+        self._bounds = Bounds(
+            max_body=config.max_body,
+            timeout=config.timeout,
+            connect_timeout=min(10.0, config.timeout),
+        )
         self._page_concurrency = config.page_concurrency
         self._sign_out_on_close = config.sign_out_on_close
         self._closed = False

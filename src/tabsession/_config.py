@@ -9,14 +9,18 @@ one object, so adding an option touches this module and the two signatures, noth
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tabsession._urls import resolve_target
 from tabsession.auth.breaker import Breaker
 from tabsession.auth.credentials import Credential
 from tabsession.auth.policy import SessionPolicy
 from tabsession.clock import Clock, SystemClock
 from tabsession.errors import ConfigurationError
+from tabsession.transport.bounds import DEFAULT_MAX_BODY
+from tabsession.transport.redirects import DEFAULT_REDIRECT_HOSTS, normalize_hosts
 from tabsession.transport.retry import RetryPolicy
 
 __all__ = ["DEFAULT_BREAKER", "SIGNIN_ATTEMPTS", "SIGNIN_BUDGET", "ClientConfig", "Default"]
@@ -57,6 +61,8 @@ class ClientConfig:
     shared_store: bool
     sign_out_on_close: bool
     clock: Clock
+    max_body: int | None
+    redirect_hosts: tuple[str, ...]
 
     @classmethod
     def build(
@@ -77,8 +83,9 @@ class ClientConfig:
         lock_ttl: float | None = None,
         wait_timeout: float = 120.0,
         failure_cooldown: float = 60.0,
+        max_body: int | None = DEFAULT_MAX_BODY,
+        redirect_hosts: Sequence[str] = DEFAULT_REDIRECT_HOSTS,
     ) -> ClientConfig:
-        from tabsession._core import normalize_server  # the URL rules live with the core
 
         if not isinstance(auth, Credential):
             raise ConfigurationError(
@@ -87,6 +94,7 @@ class ClientConfig:
             )
         if not isinstance(site, str):
             raise ConfigurationError("site is the site's contentUrl, a string ('' = Default)")
+        normalized, site, api_version = resolve_target(server, site, api_version)
         if api_version is not None and not re.fullmatch(r"\d+\.\d+", str(api_version)):
             raise ConfigurationError(f"api_version must look like '3.23', not {api_version!r}")
         if not isinstance(page_concurrency, int) or page_concurrency < 1:
@@ -114,7 +122,8 @@ class ClientConfig:
                 f"lock_ttl ({lock_ttl:g}s) must exceed the longest sign-in "
                 f"({signin_retry.deadline:g}s of retries plus the {timeout:g}s request timeout)"
             )
-        normalized = normalize_server(server)
+        if max_body is not None and (not isinstance(max_body, int) or max_body < 1):
+            raise ConfigurationError("max_body is a positive number of bytes, or None (no cap)")
         return cls(
             server=normalized,
             auth=auth,
@@ -135,4 +144,6 @@ class ClientConfig:
             if sign_out_on_close is None
             else sign_out_on_close,
             clock=clock or SystemClock(),
+            max_body=max_body,
+            redirect_hosts=normalize_hosts(redirect_hosts),
         )

@@ -15,10 +15,17 @@ from tabsession._config import ClientConfig
 from tabsession._effects import Flow
 from tabsession._events import EventHook, Events
 from tabsession._httpx import Response
-from tabsession._responses import error_for_response, parse_error_body, parse_payload
+from tabsession._responses import (
+    attempts_of,
+    error_for_response,
+    parse_error_body,
+    parse_payload,
+    read_payload,
+)
+from tabsession._urls import parse_server_url
 from tabsession._version import __version__
 from tabsession.auth.manager import LiveSession, SessionManager
-from tabsession.auth.signin import read_credentials
+from tabsession.auth.signin import read_credentials, unsupported_version_flow
 from tabsession.errors import (
     BodyNotReplayable,
     ConfigurationError,
@@ -42,19 +49,9 @@ MAX_REPLAYS = 3
 
 
 def normalize_server(server: str) -> str:
-    """`tableau.example.com/` → `https://tableau.example.com` (https unless a scheme is given)."""
-    text = (server or "").strip()
-    if not text:
-        raise ConfigurationError("the server URL is empty (e.g. https://tableau.example.com)")
-    if "://" not in text:
-        text = "https://" + text
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"not a server URL: {server!r} (e.g. https://tableau.example.com)")
-    path = parts.path.rstrip("/")
-    if path.endswith("/api"):
-        path = path[:-4]
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    """`tableau.example.com/` → `https://tableau.example.com` (https unless a scheme is given);
+    `/api[/3.x]` and browser paths are dropped (see `tabsession._urls`)."""
+    return parse_server_url(server).server
 
 
 class ClientCore:
@@ -67,6 +64,7 @@ class ClientCore:
         self.events = Events(on_event)
         self.retry = config.retry
         self.sender = Sender(self.server, self.retry, self.clock, self.events)
+        self.sender.redirect_hosts = config.redirect_hosts
         self.auth = config.auth
         self.manager = SessionManager(
             config=config,
@@ -153,6 +151,7 @@ class ClientCore:
             method=method,
             url=url,
             now=self.clock.time(),
+            attempts=attempts_of(response),
         )
 
     # -- flows -----------------------------------------------------------------------------------
@@ -353,11 +352,19 @@ class ClientCore:
             "GET", url, headers={"Accept": "application/json", "User-Agent": USER_AGENT}
         )
         if response.status_code >= 400:
-            raise self._error(response, "GET", url)
-        data = parse_payload(response.content, response.headers.get("content-type", ""))
+            version_error = yield from unsupported_version_flow(
+                self.sender, version, response, method="GET", url=url
+            )
+            raise version_error or self._error(response, "GET", url)
+        data = read_payload(response, method="GET", url=url)
         info = data.get("serverInfo") if isinstance(data, dict) else None
         if not isinstance(info, dict):
-            raise TableauError("serverinfo answered without serverInfo", method="GET", url=url)
+            raise ResponseError(
+                "serverinfo answered without serverInfo",
+                status=response.status_code,
+                method="GET",
+                url=url,
+            )
         return info
 
     def sign_out_flow(self) -> Flow[bool]:

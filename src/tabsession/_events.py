@@ -3,17 +3,24 @@ structured `extra`, and an optional hook called for every event.
 
 Event names: `signin`, `signin_failed`, `refresh`, `replay`, `retry`, `wait`, `contention`,
 `pat_expiring`, `advisory_refresh_failed`, `signout`. Fields never include a secret or a token.
+
+`contention` and `pat_expiring` also go through `warnings.warn` (`ContentionWarning`,
+`PatExpiryWarning`), once per cause per client: a library logger without handlers shows
+nothing, a warning shows up. The cause is the event's `cause` field (default: the event name).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ClientStats", "EventHook", "Events", "logger"]
+from tabsession.errors import ContentionWarning, PatExpiryWarning, TabsessionWarning
+
+__all__ = ["WARNINGS", "ClientStats", "EventHook", "Events", "logger"]
 
 logger = logging.getLogger("tabsession")
 logger.addHandler(logging.NullHandler())  # a library prints nothing unless the app says so
@@ -35,6 +42,13 @@ _COUNTED = {
     "wait": "waits",
     "contention": "contention_warnings",
 }
+
+
+WARNINGS: dict[str, type[TabsessionWarning]] = {
+    "contention": ContentionWarning,
+    "pat_expiring": PatExpiryWarning,
+}
+"""Events that also warn, and with which class."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,17 @@ class Events:
         self._hook = hook
         self._lock = threading.Lock()
         self._counts: dict[str, float] = {}
+        self._warned: set[tuple[type[TabsessionWarning], str]] = set()
+
+    def warn_once(self, category: type[TabsessionWarning], message: str, cause: str) -> bool:
+        """`warnings.warn(message, category)` unless this client already warned for `cause`
+        with that category; True when it warned."""
+        with self._lock:
+            if (category, cause) in self._warned:
+                return False
+            self._warned.add((category, cause))
+        warnings.warn(message, category, stacklevel=3)
+        return True
 
     def emit(self, event: str, message: str, **fields: Any) -> None:
         counter = _COUNTED.get(event)
@@ -71,6 +96,9 @@ class Events:
                 if event == "wait":
                     seconds = float(fields.get("seconds", 0.0))
                     self._counts["waits_seconds"] = self._counts.get("waits_seconds", 0.0) + seconds
+        category = WARNINGS.get(event)
+        if category is not None:
+            self.warn_once(category, message, str(fields.get("cause", event)))
         level = _LEVELS.get(event, logging.INFO)
         if logger.isEnabledFor(level):
             logger.log(level, message, extra={"tabsession_event": event, "tabsession": fields})

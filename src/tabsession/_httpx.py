@@ -6,6 +6,7 @@ with the same surface) is a change to this file alone. ruff's banned-api rule en
 
 from __future__ import annotations
 
+import httpcore
 import httpx
 from httpx import (
     URL,
@@ -49,6 +50,7 @@ __all__ = [
     "Timeout",
     "TimeoutException",
     "TransportError",
+    "httpcore",
     "httpx",
     "request_was_not_sent",
 ]

@@ -8,12 +8,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from tabsession._xml import TABLEAU_NAMESPACES, XmlError, local_name, parse, xml_to_dict
-from tabsession.errors import RateLimited, ResponseError, error_class_for_status
+from tabsession.errors import RateLimited, ResponseError, ServerError, error_class_for_status
 from tabsession.transport.retry import parse_retry_after
 
-__all__ = ["ErrorBody", "error_for_response", "parse_error_body", "parse_payload"]
+__all__ = [
+    "ATTEMPTS",
+    "ErrorBody",
+    "attempts_of",
+    "error_for_response",
+    "load_json",
+    "parse_error_body",
+    "parse_payload",
+    "read_payload",
+]
 
 _MAX_TEXT = 300
+ATTEMPTS = "tabsession.attempts"
+"""The response extension where the sender notes (attempts, seconds) of the exchange."""
+
+
+def attempts_of(response: Any) -> tuple[int, float] | None:
+    """(how many sends, over how many seconds) that produced `response`, when the sender said."""
+    value = getattr(response, "extensions", {}).get(ATTEMPTS)
+    return value if isinstance(value, tuple) else None
 
 
 def _kind(content_type: str) -> str:
@@ -27,17 +44,41 @@ def _kind(content_type: str) -> str:
     return ""
 
 
+def load_json(content: bytes) -> Any:
+    """`json.loads` whose every failure is a ValueError (deep nesting included)."""
+    try:
+        return json.loads(content)
+    except RecursionError:
+        raise ValueError("refused JSON nested too deeply") from None
+
+
 def parse_payload(content: bytes, content_type: str) -> Any:
     """A successful body → parsed JSON (XML converted to the same shape), None when empty, and
-    the raw bytes for anything else (downloads)."""
+    the raw bytes for anything else (downloads). Raises ValueError (only) for unreadable JSON
+    or XML: malformed, unsafe (entities, DTDs) or nested too deeply."""
     if not content.strip():
         return None
     kind = _kind(content_type)
     if kind == "json" or (not kind and content.lstrip()[:1] in (b"{", b"[")):
-        return json.loads(content)
+        return load_json(content)
     if kind == "xml" or (not kind and content.lstrip()[:1] == b"<"):
         return xml_to_dict(content)
     return content
+
+
+def read_payload(response: Any, *, method: str, url: str) -> Any:
+    """`parse_payload` of an `httpx.Response`, with unreadable bodies raised as ResponseError."""
+    content_type = response.headers.get("content-type", "")
+    try:
+        return parse_payload(response.content, content_type)
+    except ValueError as exc:  # bad JSON, unsafe or malformed XML, bad encoding, too deep
+        raise ResponseError(
+            f"HTTP {response.status_code} answer could not be read as "
+            f"{content_type or 'JSON or XML'}: {exc}",
+            status=response.status_code,
+            method=method,
+            url=url,
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -54,20 +95,23 @@ def _clip(text: str | None) -> str | None:
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
 
 
+def _scalar(value: Any) -> str | None:
+    """A JSON field as text; None for absent fields and for lists or objects (not Tableau's)."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value)
+
+
 def _from_json(content: bytes) -> ErrorBody | None:
     try:
-        data = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+        data = load_json(content)
+    except ValueError:  # UnicodeDecodeError included
         return None
     error = data.get("error") if isinstance(data, dict) else None
     if not isinstance(error, dict):
         return None
-    code = error.get("code")
-    return ErrorBody(
-        None if code is None else str(code),
-        _clip(str(error["summary"])) if error.get("summary") is not None else None,
-        _clip(str(error["detail"])) if error.get("detail") is not None else None,
-    )
+    code, summary, detail = (_scalar(error.get(k)) for k in ("code", "summary", "detail"))
+    return ErrorBody(code, _clip(summary), _clip(detail))
 
 
 def _from_xml(content: bytes) -> ErrorBody | None:
@@ -116,6 +160,7 @@ def error_for_response(
     method: str,
     url: str,
     now: float,
+    attempts: tuple[int, float] | None = None,
 ) -> ResponseError:
     """The error to raise for an error response (401 maps to SessionExpired; callers handle
     the sign-in and site-mismatch cases, which need to know the request)."""
@@ -124,6 +169,8 @@ def error_for_response(
     extra: dict[str, Any] = {}
     if cls is RateLimited:
         extra["retry_after"] = parse_retry_after(headers.get("retry-after"), now)
+    if cls is ServerError and attempts is not None:
+        extra["attempts"], extra["elapsed"] = attempts
     return cls(
         status=status,
         code=body.code,

@@ -23,6 +23,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 __all__ = [
+    "MAX_DEPTH",
     "TABLEAU_NAMESPACES",
     "XmlError",
     "element_to_dict",
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 TABLEAU_NAMESPACES = ("http://tableau.com/api", "http://tableausoftware.com/api")
+MAX_DEPTH = 200
+"""Deeper documents are refused: Tableau's own nest a dozen levels at most."""
 
 
 class XmlError(ValueError):
@@ -61,8 +64,11 @@ def _is_collection(parent: str, child: str) -> bool:
     )
 
 
-def element_to_dict(element: Element) -> Any:
-    """Convert one element (not including its own tag) by the convention above."""
+def element_to_dict(element: Element, depth: int = 0) -> Any:
+    """Convert one element (not including its own tag) by the convention above; `XmlError`
+    when elements nest deeper than `MAX_DEPTH`."""
+    if depth > MAX_DEPTH:
+        raise XmlError(f"refused XML nested deeper than {MAX_DEPTH} elements")
     attrs = {local_name(k): v for k, v in element.attrib.items() if not k.startswith("{")}
     children = list(element)
     text = (element.text or "").strip()
@@ -75,7 +81,7 @@ def element_to_dict(element: Element) -> Any:
     tag = local_name(element.tag)
     groups: dict[str, list[Any]] = {}
     for child in children:
-        groups.setdefault(local_name(child.tag), []).append(element_to_dict(child))
+        groups.setdefault(local_name(child.tag), []).append(element_to_dict(child, depth + 1))
     for name, values in groups.items():
         if len(values) > 1 or _is_collection(tag, name):
             out[name] = values

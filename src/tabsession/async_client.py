@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
@@ -17,17 +18,33 @@ from tabsession._config import DEFAULT_BREAKER, ClientConfig, Default
 from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreEffect, drive_async
 from tabsession._events import EventHook
 from tabsession._httpx import AsyncClient as HttpAsyncClient
-from tabsession._httpx import Limits, Response, Timeout
+from tabsession._httpx import Limits, Request, Response, Timeout, TimeoutException
 from tabsession.auth.breaker import Breaker
 from tabsession.auth.credentials import Credential
 from tabsession.auth.policy import SessionPolicy
 from tabsession.clock import Clock
 from tabsession.errors import BadRequest
-from tabsession.pagination import PageInfo, last_page, later_pages_params, read_page
+from tabsession.pagination import (
+    DEFAULT_PAGE_SIZE,
+    AsyncPages,
+    PageInfo,
+    PagePlan,
+    later_pages_params,
+    read_page,
+)
 from tabsession.session import SessionInfo
 from tabsession.stores._threaded import ThreadedAsyncStore
 from tabsession.stores.base import AsyncTokenStore, TokenStore
 from tabsession.stores.memory import AsyncMemoryStore
+from tabsession.transport.bounds import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_BODY,
+    BodyReader,
+    closed_client_error,
+    request_timeouts,
+)
+from tabsession.transport.deadline import async_deadline_transport, deadline_scope
+from tabsession.transport.redirects import DEFAULT_REDIRECT_HOSTS
 from tabsession.transport.retry import RetryPolicy
 
 __all__ = ["AsyncClient"]
@@ -70,6 +87,8 @@ class AsyncClient(BaseClient):
         failure_cooldown: float = 60.0,
         verify: bool | str = True,
         http_client: HttpAsyncClient | None = None,
+        max_body: int | None = DEFAULT_MAX_BODY,
+        redirect_hosts: Sequence[str] = DEFAULT_REDIRECT_HOSTS,
     ) -> None:
         config = ClientConfig.build(
             server,
@@ -87,6 +106,8 @@ class AsyncClient(BaseClient):
             lock_ttl=lock_ttl,
             wait_timeout=wait_timeout,
             failure_cooldown=failure_cooldown,
+            max_body=max_body,
+            redirect_hosts=redirect_hosts,
         )
         super().__init__(config, on_event)
         self._store: AsyncTokenStore
@@ -100,8 +121,10 @@ class AsyncClient(BaseClient):
         self._own_http = http_client is None
         self._http = http_client or HttpAsyncClient(
             timeout=Timeout(timeout, connect=min(10.0, timeout)),
-            limits=Limits(max_connections=100, max_keepalive_connections=100),
-            verify=verify,
+            transport=async_deadline_transport(
+                verify=verify,
+                limits=Limits(max_connections=100, max_keepalive_connections=100),
+            ),
             follow_redirects=False,
         )
 
@@ -116,7 +139,7 @@ class AsyncClient(BaseClient):
     async def _perform(self, effect: Effect) -> Any:
         match effect:
             case Send(request):
-                return await self._http.send(request, follow_redirects=False)
+                return await self._send(request)
             case StoreEffect():
                 return await effect.call(self._store)
             case Sleep(seconds):
@@ -125,6 +148,38 @@ class AsyncClient(BaseClient):
                 return None
             case Resolve(value):
                 return (await value) if inspect.isawaitable(value) else value
+
+    async def _send(self, request: Request) -> Response:
+        """One exchange, streamed and bounded (`transport.bounds`): the body is decoded and
+        counted here, and the whole exchange has one deadline (real time, not `clock`)."""
+        bounds = self._bounds
+        deadline = time.monotonic() + bounds.timeout
+        request.extensions["timeout"] = request_timeouts(bounds, bounds.timeout)
+        if "accept-encoding" not in request.headers:
+            request.headers["Accept-Encoding"] = ACCEPT_ENCODING
+        reader = BodyReader(bounds, deadline, request)
+        with deadline_scope(deadline):  # every socket operation of our own pool ends by then
+            return await self._exchange(request, reader)
+
+    async def _exchange(self, request: Request, reader: BodyReader) -> Response:
+        try:
+            response = await self._http.send(request, stream=True, follow_redirects=False)
+        except RuntimeError as exc:  # httpx: "the client has been closed"
+            raise closed_client_error(request, exc, self._closed) from None
+        try:
+            reader.start(response)
+            if response.is_stream_consumed:  # read by an event hook of your http_client
+                reader.feed_decoded(response.content, time.monotonic())
+            else:
+                async for raw in response.aiter_raw():
+                    reader.feed(raw, time.monotonic())
+            return reader.finish()
+        except TimeoutException:  # the answer began but did not end in time
+            raise reader.too_late() from None
+        except RuntimeError as exc:  # the connection pool closed under the read
+            raise closed_client_error(request, exc, self._closed) from None
+        finally:
+            await response.aclose()
 
     async def _run(self, flow: Flow[T]) -> T:
         return await drive_async(flow, self._perform)
@@ -216,20 +271,21 @@ class AsyncClient(BaseClient):
         self,
         path: str,
         *,
-        page_size: int = 100,
+        page_size: int = DEFAULT_PAGE_SIZE,
         params: Mapping[str, Any] | None = None,
         concurrency: int | None = None,
         key: str | None = None,
-    ) -> AsyncIterator[Any]:
-        """Like `Client.paginate`, as an async iterator (`async for item in tab.paginate(...)`).
+    ) -> AsyncPages[Any]:
+        """Like `Client.paginate`, as an async iterator (`async for item in tab.paginate(...)`),
+        with `.total` once page 1 is read and `await .fetch_total()`.
 
         Pages already being fetched when you leave the loop early are cancelled when the
-        iterator is closed: use `contextlib.aclosing(tab.paginate(...))` to close it at once.
+        iterator is closed: `await pages.aclose()` (or `contextlib.aclosing(...)`) does it at once.
         """
         self._check_open()
         workers = self._pages(page_size, concurrency)
         base = {**(params or {}), "pageSize": page_size}
-        return self._paginate(path, base, workers, key)
+        return AsyncPages(lambda first_page: self._paginate(path, base, workers, key, first_page))
 
     async def _page(
         self, path: str, base: Mapping[str, Any], number: int, key: str | None
@@ -237,31 +293,39 @@ class AsyncClient(BaseClient):
         return read_page(await self.get(path, params={**base, "pageNumber": number}), key)
 
     async def _paginate(
-        self, path: str, base: Mapping[str, Any], workers: int, key: str | None
+        self,
+        path: str,
+        base: Mapping[str, Any],
+        workers: int,
+        key: str | None,
+        first_page: Callable[[PageInfo | None], None],
     ) -> AsyncIterator[Any]:
         items, info = await self._page(path, base, 1, key)
+        first_page(info)
         for item in items:
             yield item
         if info is None:
             return
+        plan = PagePlan(info, len(items))
         base = later_pages_params(base, info)
-        last, next_page = last_page(info), 2
         pending: deque[asyncio.Task[tuple[list[Any], PageInfo | None]]] = deque()
         try:
-            while pending or next_page <= last:
-                while next_page <= last and len(pending) < workers:
-                    pending.append(asyncio.ensure_future(self._page(path, base, next_page, key)))
-                    next_page += 1
+            while True:
+                while len(pending) < workers and (number := plan.take()) is not None:
+                    pending.append(asyncio.ensure_future(self._page(path, base, number, key)))
+                if not pending:
+                    return
                 try:
                     items, info = await pending.popleft()
                 except BadRequest as exc:
                     if exc.code == "400006":
                         return
                     raise
-                if info is not None:
-                    last = max(last, last_page(info))
+                plan.record(info, len(items))
                 for item in items:
                     yield item
+                if plan.done:  # an empty or short page: the last, whatever the total said
+                    return
         finally:
             for task in pending:
                 task.cancel()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
@@ -17,16 +17,32 @@ from tabsession._config import DEFAULT_BREAKER, ClientConfig, Default
 from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreEffect, drive
 from tabsession._events import EventHook
 from tabsession._httpx import Client as HttpClient
-from tabsession._httpx import Limits, Response, Timeout
+from tabsession._httpx import Limits, Request, Response, Timeout, TimeoutException
 from tabsession.auth.breaker import Breaker
 from tabsession.auth.credentials import Credential
 from tabsession.auth.policy import SessionPolicy
 from tabsession.clock import Clock
 from tabsession.errors import BadRequest, ConfigurationError
-from tabsession.pagination import PageInfo, last_page, later_pages_params, read_page
+from tabsession.pagination import (
+    DEFAULT_PAGE_SIZE,
+    PageInfo,
+    PagePlan,
+    Pages,
+    later_pages_params,
+    read_page,
+)
 from tabsession.session import SessionInfo
 from tabsession.stores.base import TokenStore
 from tabsession.stores.memory import MemoryStore
+from tabsession.transport.bounds import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_BODY,
+    BodyReader,
+    closed_client_error,
+    request_timeouts,
+)
+from tabsession.transport.deadline import deadline_scope, deadline_transport
+from tabsession.transport.redirects import DEFAULT_REDIRECT_HOSTS
 from tabsession.transport.retry import RetryPolicy
 
 __all__ = ["Client"]
@@ -54,7 +70,13 @@ class Client(BaseClient):
       share one session instead of ending each other's.
     - `api_version`: skip negotiation and use this REST API version ("3.23").
     - `retry`: `RetryPolicy` for 429/5xx/transport errors (`RetryPolicy.none()` to disable).
-    - `timeout`: seconds per HTTP request (default 60; connect 10).
+    - `timeout`: seconds for one whole HTTP exchange: connect, send, headers and the full
+      body (default 60; connect at most 10). A body trickled byte by byte ends there.
+    - `max_body`: the largest answer read, in decoded bytes (default 64 MiB); a larger one
+      (or a decompression bomb) raises `ResponseTooLarge` as soon as it crosses the cap.
+      Raise it for large downloads (None: no cap, for servers you trust).
+    - `redirect_hosts`: hosts a sign-in may be redirected to besides its own (default
+      `("online.tableau.com",)`: the host and its subdomains, i.e. Tableau Cloud pods).
     - `page_concurrency`: pages fetched at once by `paginate()` (default 4).
     - `policy`'s default is also corrected by what the client learns: when the server ends
       sessions sooner than assumed, the real lifetime is followed (`tab.session.learned_lifetime`,
@@ -94,6 +116,8 @@ class Client(BaseClient):
         failure_cooldown: float = 60.0,
         verify: bool | str = True,
         http_client: HttpClient | None = None,
+        max_body: int | None = DEFAULT_MAX_BODY,
+        redirect_hosts: Sequence[str] = DEFAULT_REDIRECT_HOSTS,
     ) -> None:
         if store is not None and inspect.iscoroutinefunction(getattr(store, "load", None)):
             raise ConfigurationError(
@@ -115,6 +139,8 @@ class Client(BaseClient):
             lock_ttl=lock_ttl,
             wait_timeout=wait_timeout,
             failure_cooldown=failure_cooldown,
+            max_body=max_body,
+            redirect_hosts=redirect_hosts,
         )
         super().__init__(config, on_event)
         self._store: TokenStore = store if store is not None else MemoryStore(clock=self._clock)
@@ -122,8 +148,10 @@ class Client(BaseClient):
         self._own_http = http_client is None
         self._http = http_client or HttpClient(
             timeout=Timeout(timeout, connect=min(10.0, timeout)),
-            limits=Limits(max_connections=100, max_keepalive_connections=100),
-            verify=verify,
+            transport=deadline_transport(
+                verify=verify,
+                limits=Limits(max_connections=100, max_keepalive_connections=100),
+            ),
             follow_redirects=False,
         )
 
@@ -139,7 +167,7 @@ class Client(BaseClient):
     def _perform(self, effect: Effect) -> Any:
         match effect:
             case Send(request):
-                return self._http.send(request, follow_redirects=False)
+                return self._send(request)
             case StoreEffect():
                 return effect.call(self._store)
             case Sleep(seconds):
@@ -153,6 +181,35 @@ class Client(BaseClient):
                         close()
                     raise ConfigurationError("this credential provider is async: use AsyncClient")
                 return value
+
+    def _send(self, request: Request) -> Response:
+        """One exchange, streamed and bounded (`transport.bounds`): the body is decoded and
+        counted here, and the whole exchange has one deadline (real time, not `clock`)."""
+        bounds = self._bounds
+        deadline = time.monotonic() + bounds.timeout
+        request.extensions["timeout"] = request_timeouts(bounds, bounds.timeout)
+        if "accept-encoding" not in request.headers:
+            request.headers["Accept-Encoding"] = ACCEPT_ENCODING
+        reader = BodyReader(bounds, deadline, request)
+        with deadline_scope(deadline):  # every socket operation of our own pool ends by then
+            try:
+                response = self._http.send(request, stream=True, follow_redirects=False)
+            except RuntimeError as exc:  # httpx: "the client has been closed"
+                raise closed_client_error(request, exc, self._closed) from None
+            try:
+                reader.start(response)
+                if response.is_stream_consumed:  # read by an event hook of your http_client
+                    reader.feed_decoded(response.content, time.monotonic())
+                else:
+                    for raw in response.iter_raw():
+                        reader.feed(raw, time.monotonic())
+                return reader.finish()
+            except TimeoutException:  # the answer began but did not end in time
+                raise reader.too_late() from None
+            except RuntimeError as exc:  # the connection pool closed under the read
+                raise closed_client_error(request, exc, self._closed) from None
+            finally:
+                response.close()
 
     def _run(self, flow: Flow[T]) -> T:
         return drive(flow, self._perform)
@@ -239,23 +296,25 @@ class Client(BaseClient):
         self,
         path: str,
         *,
-        page_size: int = 100,
+        page_size: int = DEFAULT_PAGE_SIZE,
         params: Mapping[str, Any] | None = None,
         concurrency: int | None = None,
         key: str | None = None,
-    ) -> Iterator[Any]:
+    ) -> Pages[Any]:
         """Every item of every page, in order, streamed.
 
-        Page 1 tells how many items exist; the other pages are then fetched `concurrency` at a
-        time (default: the client's `page_concurrency`), so memory stays bounded whatever the
-        total. `params` (filter, sort, fields) apply to every page; a session that ends midway
-        is renewed and the same page fetched again. `key` picks the collection when an answer
-        holds several.
+        Page 1 tells how many items exist (`.total` of the returned iterator, once page 1 is
+        read; `.fetch_total()` reads it at once); the other pages are then fetched
+        `concurrency` at a time (default: the client's `page_concurrency`), so memory stays
+        bounded whatever the total. Listing stops at the first empty or short page, whatever
+        the total claimed. `page_size` defaults to the API's maximum, 1000. `params` (filter,
+        sort, fields) apply to every page; a session that ends midway is renewed and the same
+        page fetched again. `key` picks the collection when an answer holds several.
         """
         self._check_open()
         workers = self._pages(page_size, concurrency)
         base = {**(params or {}), "pageSize": page_size}
-        return self._paginate(path, base, workers, key)
+        return Pages(lambda first_page: self._paginate(path, base, workers, key, first_page))
 
     def _page(
         self, path: str, base: Mapping[str, Any], number: int, key: str | None
@@ -263,30 +322,38 @@ class Client(BaseClient):
         return read_page(self.get(path, params={**base, "pageNumber": number}), key)
 
     def _paginate(
-        self, path: str, base: Mapping[str, Any], workers: int, key: str | None
+        self,
+        path: str,
+        base: Mapping[str, Any],
+        workers: int,
+        key: str | None,
+        first_page: Callable[[PageInfo | None], None],
     ) -> Iterator[Any]:
         items, info = self._page(path, base, 1, key)
+        first_page(info)
         yield from items
         if info is None:
             return
+        plan = PagePlan(info, len(items))
         base = later_pages_params(base, info)
-        last, next_page = last_page(info), 2
         pending: deque[Future[tuple[list[Any], PageInfo | None]]] = deque()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tabsession-page") as pool:
             try:
-                while pending or next_page <= last:
-                    while next_page <= last and len(pending) < workers:
-                        pending.append(pool.submit(self._page, path, base, next_page, key))
-                        next_page += 1
+                while True:
+                    while len(pending) < workers and (number := plan.take()) is not None:
+                        pending.append(pool.submit(self._page, path, base, number, key))
+                    if not pending:
+                        return
                     try:
                         items, info = pending.popleft().result()
                     except BadRequest as exc:
                         if exc.code == "400006":  # fewer pages than announced: content shrank
                             return
                         raise
-                    if info is not None:
-                        last = max(last, last_page(info))  # content grew: fetch the new pages too
+                    plan.record(info, len(items))
                     yield from items
+                    if plan.done:  # an empty or short page: the last, whatever the total said
+                        return
             finally:
                 for future in pending:
                     future.cancel()

@@ -16,7 +16,11 @@
         ├── NotFound                  404
         ├── Conflict                  409
         ├── RateLimited               429 (`.retry_after` seconds, when the server said)
-        └── ServerError               5xx
+        ├── ServerError               5xx (`.attempts` made over `.elapsed` seconds)
+        └── ResponseTooLarge          the answer exceeded `max_body` (`.limit` bytes)
+
+Warnings (`warnings.warn`, once per cause): TabsessionWarning → ContentionWarning (sign-ins
+ending each other's sessions), PatExpiryWarning (the personal access token itself nears expiry).
 
 Classify by HTTP status first, Tableau code second, never by message text. Every error carries
 the method and URL (the token travels in a header, so it is never part of them); none carries a
@@ -33,10 +37,13 @@ __all__ = [
     "BodyNotReplayable",
     "ConfigurationError",
     "Conflict",
+    "ContentionWarning",
     "Forbidden",
     "NotFound",
+    "PatExpiryWarning",
     "RateLimited",
     "ResponseError",
+    "ResponseTooLarge",
     "ServerError",
     "SessionContention",
     "SessionExpired",
@@ -44,6 +51,7 @@ __all__ = [
     "SiteMismatch",
     "StoreUnavailable",
     "TableauError",
+    "TabsessionWarning",
     "TransportError",
     "VersionNegotiationFailed",
     "error_class_for_status",
@@ -224,7 +232,49 @@ class RateLimited(ResponseError):
 
 
 class ServerError(ResponseError):
-    """5xx: the server (or a proxy in front of it) failed."""
+    """5xx: the server (or a proxy in front of it) failed. `attempts` is how many times the
+    request was sent and `elapsed` over how many seconds, when known."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        attempts: int | None = None,
+        elapsed: float | None = None,
+        **fields: Any,
+    ) -> None:
+        self.attempts = attempts
+        self.elapsed = elapsed
+        super().__init__(message, **fields)
+
+    def _describe(self) -> str:
+        base = super()._describe()
+        if self.attempts is None:
+            return base
+        plural = "" if self.attempts == 1 else "s"
+        over = f" over {self.elapsed:.1f}s" if self.elapsed is not None else ""
+        return f"{base} (after {self.attempts} attempt{plural}{over})"
+
+
+class ResponseTooLarge(ResponseError):
+    """The answer's decoded body exceeded `max_body` bytes (`limit`); reading stopped there.
+    Raise the client's `max_body=` if such answers are expected."""
+
+    def __init__(self, message: str | None = None, *, limit: int, **fields: Any) -> None:
+        self.limit = limit
+        super().__init__(message, **fields)
+
+
+class TabsessionWarning(UserWarning):
+    """Base class of the warnings tabsession emits (each cause warns once per client)."""
+
+
+class ContentionWarning(TabsessionWarning):
+    """Sessions are being ended by other sign-ins with the same personal access token."""
+
+
+class PatExpiryWarning(TabsessionWarning):
+    """The personal access token itself expires soon (not the session): create a new one."""
 
 
 _BY_STATUS: dict[int, type[ResponseError]] = {

@@ -4,19 +4,27 @@ A Tableau list answer is `{"pagination": {"pageNumber", "pageSize", "totalAvaila
 "workbooks": {"workbook": [...]}}` (numbers as strings; an empty collection may be `{}`).
 Once page 1 has said how many items exist, every other page is known in advance, so the clients
 fetch them concurrently (in a bounded window, yielding items in page order).
+
+`totalAvailable` is a claim, not a promise: listing stops at the first empty or short page
+whatever it says (`PagePlan`), so a bogus total costs at most one window of extra requests.
+`Pages` / `AsyncPages` are what `paginate()` returns: iterators that also expose that total.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from tabsession.errors import ConfigurationError, TableauError
 
 __all__ = [
+    "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
+    "AsyncPages",
     "PageInfo",
+    "PagePlan",
+    "Pages",
     "check_page_size",
     "last_page",
     "later_pages_params",
@@ -24,6 +32,10 @@ __all__ = [
 ]
 
 MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = MAX_PAGE_SIZE
+"""The API's maximum: fewest round trips (Tableau answers 1000 items about as fast as 100)."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,10 @@ class PageInfo:
     number: int
     size: int
     total: int
+
+
+OnFirstPage = Callable[[PageInfo | None], None]
+"""Called by a listing once page 1 is read, with its pagination (None: not a paged answer)."""
 
 
 def check_page_size(page_size: int) -> int:
@@ -110,3 +126,127 @@ def last_page(info: PageInfo) -> int:
     if info.size <= 0:
         return info.number
     return max(1, -(-info.total // info.size))
+
+
+class PagePlan:
+    """Which page to fetch next, after page 1. Pages are handed to `record` in order; the plan
+    ends at the last page `totalAvailable` implies, or earlier, at the first page that is empty
+    or shorter than the page size, whatever the total claims. A page announcing a larger total
+    (content grew meanwhile) extends the plan."""
+
+    def __init__(self, first: PageInfo, first_count: int) -> None:
+        self.size = first.size
+        self.last = last_page(first)
+        self.next = first.number + 1
+        self.done = self._ends(first_count)
+
+    def _ends(self, count: int) -> bool:
+        return self.size <= 0 or count == 0 or count < self.size
+
+    def take(self) -> int | None:
+        """The number of the next page to request, or None when no more are needed."""
+        if self.done or self.next > self.last:
+            return None
+        number, self.next = self.next, self.next + 1
+        return number
+
+    def record(self, info: PageInfo | None, count: int) -> None:
+        """Page results, in page order. Pages requested after an ending one are not needed."""
+        if self._ends(count):
+            self.done = True
+        elif info is not None:
+            self.last = max(self.last, last_page(info))
+
+    @property
+    def finished(self) -> bool:
+        return self.done or self.next > self.last
+
+
+class Pages(Generic[T]):
+    """What `Client.paginate()` returns: an iterator over every item, which also says how many
+    items the server announced. `total` is None until page 1 has been read (and for endpoints
+    that do not page); `fetch_total()` reads page 1 now, for a progress bar, without losing
+    any item. `close()` stops fetching (also done when the iterator is garbage-collected)."""
+
+    def __init__(self, items: Callable[[OnFirstPage], Iterator[T]]) -> None:
+        self._items = items(self._first_page)
+        self._peeked: list[T] = []
+        self._exhausted = False
+        self._first_read = False
+        self.total: int | None = None
+
+    def _first_page(self, info: PageInfo | None) -> None:
+        self._first_read = True
+        self.total = None if info is None else info.total
+
+    def __iter__(self) -> Pages[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._peeked:
+            return self._peeked.pop()
+        if self._exhausted:
+            raise StopIteration
+        try:
+            return next(self._items)
+        except StopIteration:
+            self._exhausted = True
+            raise
+
+    def fetch_total(self) -> int | None:
+        """Read page 1 if not done yet and return the announced total (None if not paged)."""
+        if not (self._peeked or self._exhausted or self._first_read):
+            try:
+                self._peeked.append(next(self._items))
+            except StopIteration:
+                self._exhausted = True
+        return self.total
+
+    def close(self) -> None:
+        close = getattr(self._items, "close", None)
+        if callable(close):
+            close()
+
+
+class AsyncPages(Generic[T]):
+    """The asyncio twin of `Pages`: `async for item in pages`, `pages.total`,
+    `await pages.fetch_total()`, `await pages.aclose()` (stops the pages being fetched)."""
+
+    def __init__(self, items: Callable[[OnFirstPage], AsyncIterator[T]]) -> None:
+        self._items = items(self._first_page)
+        self._peeked: list[T] = []
+        self._exhausted = False
+        self._first_read = False
+        self.total: int | None = None
+
+    def _first_page(self, info: PageInfo | None) -> None:
+        self._first_read = True
+        self.total = None if info is None else info.total
+
+    def __aiter__(self) -> AsyncPages[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._peeked:
+            return self._peeked.pop()
+        if self._exhausted:
+            raise StopAsyncIteration
+        try:
+            return await self._items.__anext__()
+        except StopAsyncIteration:
+            self._exhausted = True
+            raise
+
+    async def fetch_total(self) -> int | None:
+        """Read page 1 if not done yet and return the announced total (None if not paged)."""
+        if not (self._peeked or self._exhausted or self._first_read):
+            try:
+                self._peeked.append(await self._items.__anext__())
+            except StopAsyncIteration:
+                self._exhausted = True
+        return self.total
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._items, "aclose", None)
+        if callable(aclose):
+            await aclose()

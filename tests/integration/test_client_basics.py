@@ -3,6 +3,7 @@ server info, version negotiation, explicit sign-in and sign-out, the environment
 
 from __future__ import annotations
 
+import warnings as warnings_module
 from datetime import timedelta
 from typing import Any
 
@@ -17,9 +18,11 @@ from tabsession import (
     MemoryStore,
     NotFound,
     ResponseError,
+    TransportError,
     VersionNegotiationFailed,
 )
 from tabsession.emulator import PatSpec
+from tabsession.errors import PatExpiryWarning
 from tabsession.testing import instant_waits
 
 from ._support import Events, counter, emulator, free_port, matched, password, pat
@@ -222,14 +225,16 @@ def test_an_explicit_api_version_skips_negotiation(version: str) -> None:
             assert matched(emu) == [1, 1]  # server_info() asks at the configured version only
 
 
-def test_negotiation_failure_when_nothing_listens() -> None:
+def test_a_server_that_cannot_be_reached_is_a_transport_error_with_its_cause() -> None:
     port = free_port()
     with instant_waits(), Client(f"http://127.0.0.1:{port}", pat()) as tab:
-        with pytest.raises(VersionNegotiationFailed) as caught:
+        with pytest.raises(TransportError) as caught:
             tab.get("projects")
         message = str(caught.value)
         assert "ConnectError" in message
-        assert "api_version" in message
+        assert "Connection refused" in message
+        assert "api_version" not in message  # no advice about versions for a dead socket
+        assert not isinstance(caught.value, VersionNegotiationFailed)
         assert caught.value.url == f"http://127.0.0.1:{port}/api/2.4/serverinfo"
         assert tab.session is None
 
@@ -302,10 +307,14 @@ def test_a_pat_near_its_expiry_is_warned_about_once() -> None:
     events = Events()
     spec = PatSpec(PAT_NAME, PAT_SECRET, expires_in_days=3)
     with emulator(pats=(spec,)) as emu, Client(emu.url, pat(), on_event=events) as tab:
-        session = tab.sign_in()
+        with pytest.warns(PatExpiryWarning, match="personal access token expires") as shown:
+            session = tab.sign_in()
         assert session.pat_expires_in is not None
         assert timedelta(days=2, hours=23) < session.pat_expires_in <= timedelta(days=3)
-        tab.sign_in(force=True)
+        with warnings_module.catch_warnings():
+            warnings_module.simplefilter("error", PatExpiryWarning)
+            tab.sign_in(force=True)  # once per cause: no second warning
+        assert len(shown) == 1
         warnings = events.named("pat_expiring")
         assert len(warnings) == 1
         assert warnings[0]["seconds"] == session.pat_expires_in.total_seconds()

@@ -3,13 +3,14 @@ filters on every page, a session that ends midway, content that shrinks or grows
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tabsession import Breaker, Client, ConfigurationError
+from tabsession import AsyncClient, Breaker, Client, ConfigurationError
 
 from ._support import counter, emulator, matched, password, pat
 
@@ -136,7 +137,7 @@ def test_stopping_early_fetches_no_more_than_the_window() -> None:
         emu.set_faults([counter(PAGES)])
         pages = tab.paginate("workbooks", page_size=10, concurrency=2)
         first = [next(pages) for _ in range(12)]
-        pages.close()  # type: ignore[attr-defined]
+        pages.close()
         assert [w["name"] for w in first] == [f"Workbook {i:05d}" for i in range(1, 13)]
         assert matched(emu)[0] <= 1 + 2 + 1
         assert emu.stats()["signins"] == 1
@@ -210,3 +211,51 @@ def test_a_query_in_the_path_is_kept_alongside_params() -> None:
         # an explicit parameter wins over the same one in the path
         resized = tab.get("workbooks?pageSize=2", params={"pageSize": 3})
         assert resized["pagination"]["pageSize"] == "3"
+
+
+def test_the_default_page_size_is_the_api_maximum_and_the_total_is_exposed() -> None:
+    with emulator(seed_items=2500) as emu, Client(emu.url, password()) as tab:
+        emu.set_faults([counter(PAGES)])
+        pages = tab.paginate("workbooks")
+        assert pages.total is None  # nothing read yet
+        first = next(pages)
+        assert pages.total == 2500  # page 1 read: the announced total
+        rest = list(pages)
+        assert len(rest) + 1 == 2500
+        assert first["name"] == "Workbook 00001"
+        assert matched(emu) == [3]  # pages of 1000: 3 requests for 2500 items
+
+
+def test_fetch_total_reads_page_one_without_losing_an_item() -> None:
+    with emulator(seed_items=25) as emu, Client(emu.url, password()) as tab:
+        emu.set_faults([counter(PAGES)])
+        pages = tab.paginate("workbooks", page_size=10)
+        assert pages.fetch_total() == 25  # for a progress bar, before iterating
+        assert pages.fetch_total() == 25  # no second read
+        assert matched(emu) == [1]
+        names = [w["name"] for w in pages]
+        assert names == [f"Workbook {i:05d}" for i in range(1, 26)]
+        assert matched(emu) == [3]
+
+
+def test_an_unpaged_answer_has_no_total() -> None:
+    with emulator(seed_items=3) as emu, Client(emu.url, password()) as tab:
+        pages = tab.paginate("/serverinfo")
+        assert pages.fetch_total() is None
+        assert list(pages) == []
+        assert pages.total is None
+
+
+def test_async_pages_expose_the_total_too() -> None:
+    with emulator(seed_items=12) as emu:
+
+        async def scenario() -> list[str]:
+            async with AsyncClient(emu.url, password()) as tab:
+                pages = tab.paginate("workbooks", page_size=5)
+                assert pages.total is None
+                assert await pages.fetch_total() == 12
+                names = [w["name"] async for w in pages]
+                assert pages.total == 12
+                return names
+
+        assert asyncio.run(scenario()) == [f"Workbook {i:05d}" for i in range(1, 13)]

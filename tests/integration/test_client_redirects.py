@@ -121,7 +121,7 @@ def test_sign_in_redirect_is_re_posted_to_the_pod_and_moves_the_client() -> None
         emu.set_faults(
             [counter("auth/signin", method="POST"), counter("auth/signin", method="GET")]
         )
-        with Client(emu.url, pat()) as tab:
+        with Client(emu.url, pat(), redirect_hosts=["localhost"]) as tab:
             assert tab.server == f"http://127.0.0.1:{port}"
             assert tab.get("projects")["projects"]
             assert tab.server == f"http://localhost:{port}"

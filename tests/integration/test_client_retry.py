@@ -257,9 +257,9 @@ def test_instant_waits_skip_the_sleeper_but_count_the_waits() -> None:
 
 def test_a_read_timeout_is_retried_for_get_and_not_for_post() -> None:
     sleeps = Sleeps()
-    with emulator() as emu, client(emu.url, sleeps, timeout=0.2) as tab:
+    with emulator() as emu, client(emu.url, sleeps, timeout=0.5) as tab:
         tab.sign_in()
-        slow = {"kind": "latency", "path": PROJECTS, "latency_ms": 500}
+        slow = {"kind": "latency", "path": PROJECTS, "latency_ms": 1500}
         emu.set_faults([{**slow, "method": "GET", "times": 1}, {**slow, "method": "POST"}])
         assert tab.get("projects")["projects"]
         assert fired(emu) == [1, 0]

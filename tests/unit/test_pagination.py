@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 
 from tabsession.errors import ConfigurationError, TableauError
-from tabsession.pagination import MAX_PAGE_SIZE, PageInfo, check_page_size, last_page, read_page
+from tabsession.pagination import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    PageInfo,
+    PagePlan,
+    check_page_size,
+    last_page,
+    read_page,
+)
 
 
 def pagination(number: int = 1, size: int = 100, total: int = 2) -> dict[str, str]:
@@ -122,3 +130,55 @@ def test_page_size_in_bounds(size: int) -> None:
 def test_page_size_out_of_bounds(size: Any) -> None:
     with pytest.raises(ConfigurationError):
         check_page_size(size)
+
+
+# -- PagePlan: which pages to fetch after page 1 ------------------------------------------------
+
+
+def pages_fetched(first: PageInfo, counts: dict[int, int], window: int = 1) -> list[int]:
+    """The page numbers a client with `window` pages in flight requests, given how many items
+    each page holds (`counts`, 0 when absent), the way Client._paginate drives the plan."""
+    plan = PagePlan(first, counts.get(first.number, 0))
+    requested: list[int] = []
+    pending: list[int] = []
+    while True:
+        while len(pending) < window and (number := plan.take()) is not None:
+            pending.append(number)
+            requested.append(number)
+        if not pending:
+            return requested
+        number = pending.pop(0)
+        plan.record(PageInfo(number, first.size, first.total), counts.get(number, 0))
+        if plan.done:
+            return requested
+
+
+def test_the_plan_follows_the_announced_total() -> None:
+    assert pages_fetched(PageInfo(1, 10, 35), {1: 10, 2: 10, 3: 10, 4: 5}) == [2, 3, 4]
+
+
+def test_an_empty_page_ends_the_listing_whatever_the_total_claims() -> None:
+    bogus = PageInfo(1, 100, 10**12)
+    assert pages_fetched(bogus, {1: 100}) == [2]
+    assert pages_fetched(bogus, {1: 100}, window=4) == [2, 3, 4, 5]  # one window at most
+
+
+def test_a_short_page_ends_the_listing() -> None:
+    assert pages_fetched(PageInfo(1, 10, 1000), {1: 10, 2: 10, 3: 4}) == [2, 3]
+    assert pages_fetched(PageInfo(1, 10, 1000), {1: 3}) == []  # page 1 itself was short
+    assert pages_fetched(PageInfo(1, 10, 1000), {}) == []  # and empty
+
+
+def test_a_page_announcing_more_items_extends_the_plan() -> None:
+    plan = PagePlan(PageInfo(1, 5, 10), 5)
+    assert plan.take() == 2
+    plan.record(PageInfo(2, 5, 20), 5)  # content grew while listing
+    assert [plan.take(), plan.take(), plan.take()] == [3, 4, None]
+
+
+def test_a_page_size_of_zero_plans_nothing() -> None:
+    assert pages_fetched(PageInfo(1, 0, 100), {1: 0}) == []
+
+
+def test_the_default_page_size_is_the_api_maximum() -> None:
+    assert DEFAULT_PAGE_SIZE == MAX_PAGE_SIZE == 1000

@@ -304,3 +304,36 @@ def test_html_server_error_has_the_title_as_summary() -> None:
     assert isinstance(error, ServerError)
     assert (error.code, error.summary) == (None, "504 Gateway Time-out")
     assert "504 Gateway Time-out" in str(error)
+
+
+# -- hostile bodies: every failure is a ValueError, never a RecursionError ----------------------
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"[" * DEEP + b"]" * DEEP, "application/json"),
+        (b'{"a": ' * DEEP + b"1" + b"}" * DEEP, ""),
+        (b"<r>" + b"<a>" * DEEP + b"</a>" * DEEP + b"</r>", "application/xml"),
+    ],
+)
+def test_deeply_nested_payloads_are_refused_as_value_errors(body: bytes, content_type: str) -> None:
+    with pytest.raises(ValueError, match="nested"):
+        parse_payload(body, content_type)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"error": ' * DEEP + b"1" + b"}" * DEEP, "application/json"),
+        (b"[" * DEEP + b"]" * DEEP, ""),
+        (b"<tsResponse>" + b"<a>" * DEEP + b"</a>" * DEEP + b"</tsResponse>", "text/xml"),
+        (b'{"error": {"code": 400, "summary": [[["x"]]], "detail": {"a": 1}}}', "application/json"),
+    ],
+)
+def test_deep_or_odd_error_bodies_never_raise(body: bytes, content_type: str) -> None:
+    found = parse_error_body(body, content_type)
+    assert found.summary is None
+    assert found.detail is None

@@ -13,9 +13,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tabsession._effects import Flow, Resolve
-from tabsession._responses import error_for_response, parse_error_body, parse_payload
+from tabsession._responses import (
+    attempts_of,
+    error_for_response,
+    parse_error_body,
+    parse_payload,
+    read_payload,
+)
 from tabsession.auth.credentials import Credential
-from tabsession.errors import ResponseError, SignInFailed, TableauError, VersionNegotiationFailed
+from tabsession.errors import (
+    NotFound,
+    ResponseError,
+    SignInFailed,
+    TableauError,
+    TransportError,
+    VersionNegotiationFailed,
+)
 from tabsession.transport.retry import RetryPolicy
 from tabsession.transport.sender import Sender
 
@@ -26,6 +39,7 @@ __all__ = [
     "negotiate_version_flow",
     "parse_d_hh_mm",
     "sign_in_flow",
+    "unsupported_version_flow",
 ]
 
 PROBE_VERSION = "2.4"
@@ -49,6 +63,8 @@ def negotiate_version_flow(sender: Sender, retry: RetryPolicy | None = None) -> 
     advice = "Check the server URL, or pass api_version='3.x' to skip this step."
     try:
         response = yield from sender.send_flow("GET", url, headers=ACCEPT_JSON, retry=retry)
+    except TransportError:
+        raise  # no server answered: the real cause, not advice about versions
     except TableauError as exc:
         raise VersionNegotiationFailed(
             f"could not read the API version: {exc}. {advice}", method="GET", url=url
@@ -74,6 +90,38 @@ def negotiate_version_flow(sender: Sender, retry: RetryPolicy | None = None) -> 
             url=url,
         )
     return version
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def unsupported_version_flow(
+    sender: Sender, version: str, response: Any, *, method: str, url: str
+) -> Flow[NotFound | None]:
+    """After a 404 at `/api/{version}/...`: if the server's own version (from serverinfo) is
+    older than `version`, the error that says so and which versions it supports; else None
+    (the 404 is about something else)."""
+    if response.status_code != 404 or not _VERSION.match(version):
+        return None
+    try:
+        supported = yield from negotiate_version_flow(sender, RetryPolicy.none())
+    except TableauError:
+        return None
+    if _version_key(supported) >= _version_key(version):
+        return None
+    body = parse_error_body(response.content, response.headers.get("content-type", ""))
+    return NotFound(
+        f"api_version {version} is not supported by this server: it supports REST API "
+        f"versions up to {supported} (from {PROBE_VERSION}). Pass api_version={supported!r} "
+        "or leave api_version unset to use the newest the server has.",
+        status=404,
+        code=body.code,
+        summary=body.summary,
+        detail=body.detail,
+        method=method,
+        url=url,
+    )
 
 
 def parse_d_hh_mm(text: str | None) -> float | None:
@@ -148,6 +196,11 @@ def sign_in_flow(
             likely_cause=credential.likely_failure_cause(site),
         )
     if response.status_code >= 400:
+        version_error = yield from unsupported_version_flow(
+            sender, api_version, response, method="POST", url=final_url
+        )
+        if version_error is not None:
+            raise version_error
         raise error_for_response(
             response.status_code,
             response.headers,
@@ -155,6 +208,7 @@ def sign_in_flow(
             method="POST",
             url=final_url,
             now=now,
+            attempts=attempts_of(response),
         )
-    data = parse_payload(response.content, response.headers.get("content-type", ""))
+    data = read_payload(response, method="POST", url=final_url)
     return read_credentials(data, method="POST", url=final_url, api_version=api_version)

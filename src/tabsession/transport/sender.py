@@ -7,21 +7,28 @@ a custom header (`X-Tableau-Auth`) that generic clients would carry anywhere:
 - an authenticated request follows a redirect only within its origin (or from http to https on
   the same host and the standard port, never the reverse); a redirect elsewhere, another port of
   the same host included, is an error, so the token never leaves the server;
-- a sign-in is never redirected from https to http (the body carries the credentials).
+- a sign-in is never redirected from https to http (the body carries the credentials), and only
+  to its own host or an allowed one (`redirects.DEFAULT_REDIRECT_HOSTS`: Tableau Cloud pods).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import SplitResult, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from tabsession._effects import Flow, Send, Sleep
 from tabsession._events import Events
 from tabsession._httpx import URL, Request, Response, request_was_not_sent
 from tabsession._httpx import TransportError as HttpTransportError
+from tabsession._responses import ATTEMPTS
 from tabsession.clock import Clock
 from tabsession.errors import ResponseError, TransportError
+from tabsession.transport.redirects import (
+    DEFAULT_REDIRECT_HOSTS,
+    authenticated_redirect_allowed,
+    signin_redirect_refusal,
+)
 from tabsession.transport.retry import RetryPolicy
 
 __all__ = ["MAX_REDIRECTS", "Sender", "origin_of", "server_base"]
@@ -45,33 +52,13 @@ def server_base(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{prefix.rstrip('/')}"
 
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _port(parts: SplitResult) -> int | None:
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    return port if port is not None else _DEFAULT_PORTS.get(parts.scheme)
-
-
-def _same_host_upgrade(current: str, target: str) -> bool:
-    """Same origin, or the same host moving from http to https on the standard port. Another
-    port of the same host name is another server: it never gets the token."""
-    a, b = urlsplit(current), urlsplit(target)
-    if a.hostname != b.hostname or _port(b) is None:
-        return False
-    if a.scheme == b.scheme:
-        return _port(a) == _port(b)
-    return a.scheme == "http" and b.scheme == "https" and _port(b) == _DEFAULT_PORTS["https"]
-
-
 class Sender:
     """Builds and sends requests with retries. `server` is the origin all URLs start with; a sign-in
-    redirect to another origin (a Tableau Cloud pod) moves it there."""
+    redirect to another origin (a Tableau Cloud pod) moves it there. `redirect_hosts`: where
+    else a sign-in may be redirected (see `transport.redirects`)."""
 
     def __init__(self, server: str, retry: RetryPolicy, clock: Clock, events: Events) -> None:
+        self.redirect_hosts: tuple[str, ...] = DEFAULT_REDIRECT_HOSTS
         self.server = server
         self.retry = retry
         self.clock = clock
@@ -94,10 +81,11 @@ class Sender:
             )
         target = urljoin(url, location)
         if signin:
-            if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
+            refusal = signin_redirect_refusal(url, target, self.redirect_hosts)
+            if refusal is not None:
                 raise ResponseError(
-                    f"HTTP {response.status_code} redirect of a sign-in from https to "
-                    f"{origin_of(target)}: tabsession never sends credentials without TLS.",
+                    f"HTTP {response.status_code} redirect of a sign-in to {origin_of(target)} "
+                    f"refused: {refusal}.",
                     status=response.status_code,
                     method=method,
                     url=url,
@@ -105,7 +93,7 @@ class Sender:
             if origin_of(target) != origin_of(url):
                 self.server = server_base(target)
             return method, target
-        if not _same_host_upgrade(url, target):
+        if not authenticated_redirect_allowed(url, target):
             raise ResponseError(
                 f"HTTP {response.status_code} redirect to {origin_of(target)}: tabsession never "
                 "sends the session token to another host. Point the client at that server "
@@ -183,6 +171,7 @@ class Sender:
                 idempotent=idempotent,
             )
             if wait is None:
+                response.extensions[ATTEMPTS] = (attempt, clock.monotonic() - start)
                 return response
             reason = f"HTTP {status} on {method} {url}"
             self.events.emit(
