@@ -104,6 +104,12 @@ class BaseClient:
             )
         if wait_timeout <= 0 or failure_cooldown < 0:
             raise ConfigurationError("wait_timeout must be positive, failure_cooldown >= 0")
+        if wait_timeout < lock_ttl:
+            raise ConfigurationError(
+                f"wait_timeout ({wait_timeout:g}s) must be at least lock_ttl ({lock_ttl:g}s): "
+                "a worker waiting for another's sign-in would give up while that sign-in (or a "
+                "crashed holder's lock) may still stand"
+            )
         self._clock = clock or SystemClock()
         self._core = ClientCore(
             server,

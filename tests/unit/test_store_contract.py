@@ -21,10 +21,13 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tabsession.errors import StoreUnavailable
 from tabsession.stores import (
+    AsyncFallbackStore,
     AsyncFileStore,
     AsyncMemoryStore,
     AsyncTokenStore,
+    FallbackStore,
     FileStore,
     MemoryStore,
     StoredSession,
@@ -125,7 +128,40 @@ class SyncFacade:
         return repr(self.store)
 
 
-KINDS = ["memory", "file", "redis", "async-memory", "async-file", "async-redis"]
+class DownStore:
+    """A primary store that is down: every call raises `StoreUnavailable`."""
+
+    def _down(self, *args: object) -> Any:
+        raise StoreUnavailable("the primary store is down (test)")
+
+    now = load = acquire = release = publish = touch = wait = _down
+
+    def close(self) -> None:
+        return None
+
+
+class AsyncDownStore:
+    async def _down(self, *args: object) -> Any:
+        raise StoreUnavailable("the primary store is down (test)")
+
+    now = load = acquire = release = publish = touch = wait = _down
+
+    async def close(self) -> None:
+        return None
+
+
+KINDS = [
+    "memory",
+    "file",
+    "redis",
+    "fallback-file",
+    "fallback-down",
+    "async-memory",
+    "async-file",
+    "async-redis",
+    "async-fallback-file",
+    "async-fallback-down",
+]
 
 
 @pytest.fixture(
@@ -143,6 +179,17 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any
         yield a, b
         a.close()
         b.close()
+        return
+    if kind == "fallback-file":  # the primary answers: everything goes to it
+        pair = [FallbackStore(FileStore(tmp_path, poll_interval=0.01)) for _ in range(2)]
+        yield pair[0], pair[1]
+        for store in pair:
+            store.close()
+        return
+    if kind == "fallback-down":  # the primary is down: both fall back to one shared memory
+        local = MemoryStore()
+        down = FallbackStore(DownStore(), local), FallbackStore(DownStore(), local)
+        yield down
         return
     if kind == "redis":
         from tabsession.stores import RedisStore
@@ -167,6 +214,15 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any
 
         def factory() -> AsyncTokenStore:
             return AsyncFileStore(tmp_path, poll_interval=0.01)
+    elif kind == "async-fallback-file":
+
+        def factory() -> AsyncTokenStore:
+            return AsyncFallbackStore(AsyncFileStore(tmp_path, poll_interval=0.01))
+    elif kind == "async-fallback-down":
+        shared_local = AsyncMemoryStore()
+
+        def factory() -> AsyncTokenStore:
+            return AsyncFallbackStore(AsyncDownStore(), shared_local)
     else:
         from tabsession.stores import AsyncRedisStore
 
