@@ -33,6 +33,7 @@ DEFAULT_BREAKER: Any = _Default()
 
 SIGNIN_ATTEMPTS = 3
 SIGNIN_BUDGET = 20.0
+DEFAULT_WAIT_TIMEOUT = 120.0
 """Sign-in retries (429, 5xx, connection errors; never a refusal) stop after 3 attempts or 20 s."""
 
 
@@ -78,7 +79,7 @@ class BaseClient:
         on_event: EventHook | None,
         sign_out_on_close: bool | None,
         lock_ttl: float | None,
-        wait_timeout: float,
+        wait_timeout: float | None,
         failure_cooldown: float,
     ) -> None:
         if not isinstance(page_concurrency, int) or page_concurrency < 1:
@@ -102,6 +103,8 @@ class BaseClient:
                 f"lock_ttl ({lock_ttl:g}s) must exceed the longest sign-in "
                 f"({signin_retry.deadline:g}s of retries plus the {timeout:g}s request timeout)"
             )
+        if wait_timeout is None:
+            wait_timeout = max(DEFAULT_WAIT_TIMEOUT, lock_ttl)
         if wait_timeout <= 0 or failure_cooldown < 0:
             raise ConfigurationError("wait_timeout must be positive, failure_cooldown >= 0")
         if wait_timeout < lock_ttl:
