@@ -34,12 +34,20 @@ from __future__ import annotations
 import binascii
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import replace
 
 from tabsession.stores.base import StoredSession
 
-__all__ = ["SECRET_BYTES", "KeyedNames", "decode_secret", "encode_secret", "new_secret"]
+__all__ = [
+    "SECRET_BYTES",
+    "KeyedNames",
+    "decode_secret",
+    "encode_secret",
+    "given_secret",
+    "new_secret",
+]
 
 SECRET_BYTES = 32
 _MIN_GIVEN_SECRET_BYTES = 16
@@ -99,6 +107,18 @@ class KeyedNames:
     def belongs(self, key: str, record: StoredSession) -> bool:
         """Whether `record` was written under `key` with this secret."""
         return hmac.compare_digest(record.credential_id, self.credential_id(key))
+
+    def parse(self, key: str, data: bytes) -> StoredSession | str:
+        """The record stored under `key` in `data`, or why it is not one (a reason to log:
+        deliberately vague, since parser messages can quote the content, a token)."""
+        try:
+            record = StoredSession.from_dict(json.loads(data))
+        except (ValueError, OverflowError, RecursionError):
+            # OverflowError: from_dict() lets int(Infinity) through.
+            return "is corrupt, truncated or not a tabsession session record"
+        if not self.belongs(key, record):
+            return "holds a session for another key than its name says"
+        return record
 
     def __repr__(self) -> str:
         return "KeyedNames(<secret>)"

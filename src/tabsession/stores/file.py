@@ -393,23 +393,14 @@ class FileStore:
         if data is None:
             self._warned.pop(path, None)
             return None
-        problem = ""
-        record: StoredSession | None = None
-        if len(data) > _MAX_RECORD_BYTES:
-            problem = "is too large to be a session record"
-        else:
-            try:
-                record = StoredSession.from_dict(json.loads(data))
-            except (ValueError, OverflowError, RecursionError):
-                # Deliberately vague: parser messages can quote the file's content (a token).
-                problem = "is corrupt, truncated or not a tabsession session record"
-        if record is not None and not names.belongs(key, record):
-            record, problem = None, "holds a session for another key than its name says"
-        if record is None:
-            self._ignore(path, (len(data), hash(data)), problem, warn)
+        parsed: StoredSession | str = "is too large to be a session record"
+        if len(data) <= _MAX_RECORD_BYTES:
+            parsed = names.parse(key, data)
+        if isinstance(parsed, str):
+            self._ignore(path, (len(data), hash(data)), parsed, warn)
             return None
         self._warned.pop(path, None)
-        return record
+        return parsed
 
     def _ignore(self, path: Path, state: tuple[object, ...], reason: str, warn: bool) -> None:
         """Warn once per state of an untrusted record file."""

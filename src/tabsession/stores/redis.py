@@ -190,10 +190,10 @@ def _url_password(url: str) -> str | None:
 def _where_client(client: Any) -> tuple[str, str | None]:
     """host:port and password of a caller-supplied client (plain, Sentinel-managed or Cluster)."""
     if isinstance(client, _CLUSTER_CLIENTS):
-        nodes = client.get_nodes() if hasattr(client, "get_nodes") else []
-        kwargs: dict[str, Any] = dict(getattr(client, "nodes_manager", None).connection_kwargs)  # type: ignore[union-attr]
-        first = nodes[0] if nodes else None
-        where = f"cluster {first.host}:{first.port}" if first else "<Redis Cluster>"
+        manager = getattr(client, "nodes_manager", None)
+        kwargs: dict[str, Any] = dict(getattr(manager, "connection_kwargs", None) or {})
+        nodes = client.get_nodes()
+        where = f"cluster {nodes[0].host}:{nodes[0].port}" if nodes else "<Redis Cluster>"
     else:
         try:
             kwargs = dict(client.connection_pool.connection_kwargs)
@@ -385,16 +385,10 @@ class _Plans:
             self._warned.pop(key, None)
             return None
         data = raw.encode() if isinstance(raw, str) else raw
-        try:
-            record = StoredSession.from_dict(json.loads(data))
-        except (ValueError, OverflowError, RecursionError):
-            # Deliberately vague: parser messages can quote the value (a token).
-            reason = "is corrupt or not a tabsession session record"
-        else:
-            if names.belongs(key, record):
-                self._warned.pop(key, None)
-                return record
-            reason = "holds a session for another key than its name says"
+        parsed = names.parse(key, data)
+        if not isinstance(parsed, str):
+            self._warned.pop(key, None)
+            return parsed
         fingerprint = hashlib.sha256(data).hexdigest()
         with self._warned_lock:
             if self._warned.get(key) == fingerprint:
@@ -404,7 +398,7 @@ class _Plans:
             "tabsession Redis store is ignoring key %s at %s: it %s.",
             self.record_key(names, key),
             self.where,
-            reason,
+            parsed,
         )
         return None
 
