@@ -15,8 +15,10 @@ The client's single-flight rule (R3) is written once, against this protocol:
    and go back to step 1.
 
 Stores that persist records (FileStore, RedisStore) never write the client's key or
-`credential_id` as given: both are replaced by keyed hashes (see `stores._identity`), so a loaded
-record's `credential_id` is the store's, not the one published. Every other field round-trips.
+`credential_id` as given (for a password, both are plain hashes of it): both are replaced by
+HMACs keyed by a random per-store secret (`stores._identity.KeyedNames`; a custom store that
+persists should use it too), so a loaded record's `credential_id` is the store's, not the one
+published. Every other field round-trips.
 
 Stores never see secrets: a record holds the session token (which is what is shared), never a
 password, PAT secret or JWT. `StoredSession.__repr__` hides the token.

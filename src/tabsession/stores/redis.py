@@ -424,25 +424,32 @@ def _dumps(record: StoredSession) -> str:
 
 
 class _RedisBase:
-    """Constructor and properties shared by both classes (`client_class`: what `from_url` builds,
-    `retry`: a no-retry policy of the matching flavour)."""
+    """Constructor and properties shared by both classes. Subclasses say what `from_url` builds
+    (`_client_class`) and give a no-retry policy of the matching flavour (`_no_retry`)."""
+
+    _client_class: Any
+    _no_retry: Callable[[], Any]
+
+    def __new__(cls, *args: Any, fallback: Fallback = "error", **kwargs: Any) -> Any:
+        wrapped = _fallback_alias(cls, fallback, args, kwargs)
+        return wrapped if wrapped is not None else super().__new__(cls)
 
     def __init__(
         self,
-        target: str | Any,
+        target: str | Any = "redis://127.0.0.1:6379/0",
         *,
-        client: Any,
-        prefix: str,
-        record_ttl: float,
-        socket_timeout: float,
-        connect_timeout: float,
-        poll_interval: float,
-        username: str | None,
-        password: str | None,
-        secret: str | bytes | None,
-        client_class: Any,
-        retry: Any,
+        client: Any = None,
+        prefix: str = DEFAULT_PREFIX,
+        record_ttl: float = 86400.0,
+        socket_timeout: float = 2.0,
+        connect_timeout: float = 2.0,
+        poll_interval: float = 0.05,
+        username: str | None = None,
+        password: str | None = None,
+        secret: str | bytes | None = None,
+        fallback: Fallback = "error",
     ) -> None:
+        del fallback  # handled by __new__: "local" never gets here
         for name, value in (
             ("record_ttl", record_ttl),
             ("socket_timeout", socket_timeout),
@@ -464,11 +471,11 @@ class _RedisBase:
             if password is not None:
                 options["password"] = password
             try:
-                client = client_class.from_url(
+                client = self._client_class.from_url(
                     url,
                     socket_timeout=socket_timeout,
                     socket_connect_timeout=connect_timeout,
-                    retry=retry,
+                    retry=type(self)._no_retry(),
                     health_check_interval=0,
                     **options,
                 )
@@ -551,40 +558,11 @@ class RedisStore(_RedisBase):
     """
 
     _client: redis.Redis
+    _client_class = redis.Redis
 
-    def __new__(cls, *args: Any, fallback: Fallback = "error", **kwargs: Any) -> Any:
-        wrapped = _fallback_alias(cls, fallback, args, kwargs)
-        return wrapped if wrapped is not None else super().__new__(cls)
-
-    def __init__(
-        self,
-        target: str | redis.Redis | redis.cluster.RedisCluster = "redis://127.0.0.1:6379/0",
-        *,
-        client: redis.Redis | redis.cluster.RedisCluster | None = None,
-        prefix: str = DEFAULT_PREFIX,
-        record_ttl: float = 86400.0,
-        socket_timeout: float = 2.0,
-        connect_timeout: float = 2.0,
-        poll_interval: float = 0.05,
-        username: str | None = None,
-        password: str | None = None,
-        secret: str | bytes | None = None,
-        fallback: Fallback = "error",
-    ) -> None:
-        super().__init__(
-            target,
-            client=client,
-            prefix=prefix,
-            record_ttl=record_ttl,
-            socket_timeout=socket_timeout,
-            connect_timeout=connect_timeout,
-            poll_interval=poll_interval,
-            username=username,
-            password=password,
-            secret=secret,
-            client_class=redis.Redis,
-            retry=Retry(NoBackoff(), 0),
-        )
+    @staticmethod
+    def _no_retry() -> Any:
+        return Retry(NoBackoff(), 0)
 
     def _run(self, plan: _Plan[_T]) -> _T:
         reply: Any = None
@@ -657,42 +635,11 @@ class AsyncRedisStore(_RedisBase):
     """
 
     _client: redis.asyncio.Redis
+    _client_class = redis.asyncio.Redis
 
-    def __new__(cls, *args: Any, fallback: Fallback = "error", **kwargs: Any) -> Any:
-        wrapped = _fallback_alias(cls, fallback, args, kwargs)
-        return wrapped if wrapped is not None else super().__new__(cls)
-
-    def __init__(
-        self,
-        target: str
-        | redis.asyncio.Redis
-        | redis.asyncio.cluster.RedisCluster = "redis://127.0.0.1:6379/0",
-        *,
-        client: redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster | None = None,
-        prefix: str = DEFAULT_PREFIX,
-        record_ttl: float = 86400.0,
-        socket_timeout: float = 2.0,
-        connect_timeout: float = 2.0,
-        poll_interval: float = 0.05,
-        username: str | None = None,
-        password: str | None = None,
-        secret: str | bytes | None = None,
-        fallback: Fallback = "error",
-    ) -> None:
-        super().__init__(
-            target,
-            client=client,
-            prefix=prefix,
-            record_ttl=record_ttl,
-            socket_timeout=socket_timeout,
-            connect_timeout=connect_timeout,
-            poll_interval=poll_interval,
-            username=username,
-            password=password,
-            secret=secret,
-            client_class=redis.asyncio.Redis,
-            retry=AsyncRetry(NoBackoff(), 0),
-        )
+    @staticmethod
+    def _no_retry() -> Any:
+        return AsyncRetry(NoBackoff(), 0)
 
     async def _run(self, plan: _Plan[_T]) -> _T:
         reply: Any = None
