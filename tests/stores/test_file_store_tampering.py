@@ -167,3 +167,24 @@ def test_clients_go_on_after_a_holder_with_its_clock_ahead_is_killed(tmp_path: P
         with tabsession.Client(emu.url, pat(), store=FileStore(directory), **options) as tab:
             tab.get("projects")
         assert emu.stats()["signins"] == 1
+
+
+def test_an_irreplaceable_lock_file_is_refused_at_once_naming_it(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "sessions", secret="a secret given by the operator")
+    lock = store.record_path(KEY).with_suffix(".lock")
+    lock.mkdir()
+    (lock / "inside").write_text("cannot be unlinked like a file")
+    start = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=lock.name):
+        store.acquire(KEY, "me", 30)
+    assert time.monotonic() - start < 1.0
+    assert store.settled(KEY, 0), "waiters are not held by it either (acquire says why)"
+
+
+def test_a_fifo_planted_as_lock_file_is_replaced(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "sessions", secret="a secret given by the operator")
+    lock = store.record_path(KEY).with_suffix(".lock")
+    os.mkfifo(lock, 0o600)
+    assert store.acquire(KEY, "me", 30)
+    assert lock.is_file()
+    store.release(KEY, "me")

@@ -205,6 +205,8 @@ class KeyLock:
     def _open_lock_file(self) -> int:
         try:
             return open_lock_file(self.lock_path)
+        except IsADirectoryError:
+            raise  # cannot be replaced by unlinking: the store reports it, naming the file
         except UnsafeFile as unsafe:
             logger.warning(
                 "tabsession FileStore is replacing the lock file %s: it %s.",

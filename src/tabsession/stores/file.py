@@ -365,6 +365,14 @@ class FileStore:
             raise self._unavailable("create or use its directory", exc) from exc
         if not stat.S_ISDIR(info.st_mode):
             raise StoreUnavailable(f"FileStore directory {self._directory} is not a directory")
+        if POSIX and info.st_uid != os.geteuid():
+            logger.warning(
+                "tabsession FileStore directory %s is owned by uid %d, not by this user (uid %d): "
+                "its owner can read and replace every session file. Use a directory of your own.",
+                self._directory,
+                info.st_uid,
+                os.geteuid(),
+            )
         if POSIX and stat.S_IMODE(info.st_mode) & (stat.S_IWGRP | stat.S_IWOTH):
             logger.warning(
                 "tabsession FileStore directory %s is writable by other users (mode %#o); "
@@ -379,6 +387,9 @@ class FileStore:
         reason = exc.strerror or type(exc).__name__
         hint = _HINTS.get(exc.errno or 0)
         detail = f"{reason}; {hint}" if hint else reason
+        name = os.path.basename(exc.filename) if isinstance(exc.filename, str) else ""
+        if name and not name.startswith(".") and name != self._directory.name:
+            detail += f" (file {name})"  # a store file, not a private temporary one
         return StoreUnavailable(f"FileStore cannot {action} {self._directory}: {detail}")
 
     # -- records -------------------------------------------------------------------------------
