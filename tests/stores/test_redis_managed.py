@@ -121,6 +121,21 @@ def test_cluster_keys_of_a_record_share_one_slot() -> None:
             RedisStore(cluster, prefix="tabsession:")
         cluster.close()
 
+        async def with_asyncio_cluster() -> None:
+            import redis.asyncio.cluster
+
+            async_cluster = redis.asyncio.cluster.RedisCluster(host="127.0.0.1", port=nodes[1].port)
+            store = AsyncRedisStore(async_cluster)
+            assert await store.acquire(KEY, "b", 5)
+            assert await store.publish(KEY, record(2), "b")
+            loaded = await store.load(KEY)
+            assert loaded is not None
+            assert loaded.generation == 2
+            await store.release(KEY, "b")
+            await async_cluster.aclose()
+
+        asyncio.run(with_asyncio_cluster())
+
 
 def _tls_files(directory: Path) -> dict[str, Path]:
     """A throwaway CA and a server certificate for 127.0.0.1 (openssl), or a loud skip."""
