@@ -40,6 +40,7 @@ from typing import Any
 
 import tabsession
 import tabsession.stores
+import tabsession.stores.file
 from benchmarks._emulator import control, running_emulator
 from benchmarks._report import main, progress
 
@@ -180,16 +181,31 @@ def _waiter_latency(make: Callable[[], Any], rounds: int) -> list[float]:
 def _latency_rows(quick: bool) -> list[Row]:
     rounds = 20 if quick else 100
     shared_memory = tabsession.stores.MemoryStore()
-    makers: list[tuple[str, Callable[[], Any]]] = [("MemoryStore", lambda: shared_memory)]
+    makers: list[tuple[str, Callable[[], Any], str]] = [
+        ("MemoryStore", lambda: shared_memory, "waiters are notified")
+    ]
     directory = tempfile.TemporaryDirectory(prefix="tabsession-bench-")
-    makers.append(("FileStore", lambda: tabsession.stores.FileStore(directory.name)))
+    file_poll = tabsession.stores.file.DEFAULT_POLL_INTERVAL * 1000
+    makers.append(
+        (
+            "FileStore",
+            lambda: tabsession.stores.FileStore(directory.name),
+            f"polls from 5 ms growing to {file_poll:g} ms",
+        )
+    )
     rows: list[Row] = []
     with contextlib.ExitStack() as stack:
         stack.enter_context(directory)
         if _redis.redis_available():
             url = stack.enter_context(_redis.running_redis())
-            makers.append(("RedisStore", lambda: tabsession.stores.RedisStore(url)))
-        for name, make in makers:
+            makers.append(
+                (
+                    "RedisStore",
+                    lambda: tabsession.stores.RedisStore(url),
+                    "polls from 5 ms growing to 50 ms",
+                )
+            )
+        for name, make, polling in makers:
             latencies = sorted(_waiter_latency(make, rounds))
             p50, p90 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.9)]
             rows.append(
@@ -197,7 +213,7 @@ def _latency_rows(quick: bool) -> list[Row]:
                  "unit": "ms", "notes": "publish to waiter's return, sign-ins of "
                  f"{SIGN_IN_SECONDS[0] * 1000:.0f}-{SIGN_IN_SECONDS[1] * 1000:.0f} ms; "
                  f"p90 {p90 * 1000:.1f} ms; "
-                 f"{rounds} rounds; polls 5 ms growing to 50 ms"}
+                 f"{rounds} rounds; {polling}"}
             )  # fmt: skip
             progress(f"shared_sessions: waiter latency {name}: p50 {p50 * 1000:.1f} ms")
     return rows
