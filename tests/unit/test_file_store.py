@@ -723,3 +723,41 @@ def test_uuid_owners_are_independent(store: FileStore) -> None:
     assert not store.acquire(KEY, owners[2], 30)
     store.release(KEY, owners[0])
     assert store.acquire(KEY, owners[2], 30)
+
+
+# -- keyed names
+
+
+def test_records_of_the_unkeyed_scheme_are_never_found(
+    store: FileStore, store_warnings: list[logging.LogRecord]
+) -> None:
+    """A directory written before keyed names: a record named by the client's key. It is not
+    looked up (one sign-in), and not misread even when copied under the keyed name."""
+    store.directory.mkdir(parents=True)
+    old = store.directory / f"{KEY}.json"
+    old.write_bytes(json.dumps(make_record(7).to_dict()).encode())
+    old.chmod(0o600)
+    assert store.load(KEY) is None
+    assert store.acquire(KEY, "me", 30), "no old lock either"
+    store.release(KEY, "me")
+    keyed = store.record_path(KEY)
+    keyed.write_bytes(old.read_bytes())
+    keyed.chmod(0o600)
+    assert store.load(KEY) is None, "an unkeyed credential id is refused"
+    assert "another key" in store_warnings[-1].getMessage()
+
+
+def test_two_directories_name_one_key_differently(tmp_path: Path) -> None:
+    first, second = FileStore(tmp_path / "a"), FileStore(tmp_path / "b")
+    assert first.record_path(KEY).name != second.record_path(KEY).name
+    put(first, make_record(1))
+    put(second, make_record(1))
+    ids = {json.loads(s.record_path(KEY).read_bytes())["credential_id"] for s in (first, second)}
+    assert len(ids) == 2
+    assert CREDENTIAL not in ids
+    given = FileStore(tmp_path / "c", secret="an operator's secret, 16+ bytes")
+    again = FileStore(tmp_path / "d", secret="an operator's secret, 16+ bytes")
+    assert given.record_path(KEY).name == again.record_path(KEY).name, "same secret, same names"
+    assert not (tmp_path / "c" / "store.secret").exists()
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        FileStore(tmp_path / "e", secret="short")

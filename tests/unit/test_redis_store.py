@@ -650,3 +650,23 @@ def test_lazy_names_are_listed() -> None:
     assert {"RedisStore", "AsyncRedisStore", "FileStore"} <= set(names)
     assert set(tabsession.stores.__all__) <= set(names)
     assert tabsession.stores.RedisStore is RedisStore
+
+
+def test_records_of_the_unkeyed_scheme_are_never_found(store: RedisStore, raw: redis.Redis) -> None:
+    for old_key in (f"tabsession:session:{KEY}", f"{store.prefix}session:{KEY}"):
+        raw.set(old_key, json.dumps(make_record(7).to_dict()))
+    raw.set(f"{store.prefix}lock:{KEY}", "an old holder")
+    assert store.load(KEY) is None
+    assert store.acquire(KEY, "me", 5), "an old-scheme lock does not block either"
+    raw.set(store.record_key(KEY), json.dumps(make_record(7).to_dict()))
+    assert store.load(KEY) is None, "an unkeyed credential id is refused"
+    store.release(KEY, "me")
+
+
+def test_the_secret_key_is_set_once_and_shared(redis_url: RedisServer, prefix: str) -> None:
+    first, second = RedisStore(redis_url, prefix=prefix), RedisStore(redis_url, prefix=prefix)
+    assert first.record_key(KEY) == second.record_key(KEY)
+    other = RedisStore(redis_url, prefix=f"other-{prefix}")
+    assert other.record_key(KEY).rsplit(":", 1)[1] != first.record_key(KEY).rsplit(":", 1)[1]
+    for store in (first, second, other):
+        store.close()
