@@ -197,6 +197,10 @@ class FileStore:
             acquired = lock.try_acquire(owner, max(0.0, float(ttl)))
         except OSError as exc:
             raise self._unavailable("lock session files in", exc) from exc
+        except UnsafeFile as unsafe:  # replaced once, and unsafe again at once: someone insists
+            raise StoreUnavailable(
+                f"FileStore cannot use {unsafe.path}: it {unsafe.reason}"
+            ) from None
         if acquired:
             with self._lock:
                 self._held[key] = (lock, names)
@@ -253,7 +257,7 @@ class FileStore:
                     and current.last_used_at < at
                 ):
                     self._write(key, names, current.touched(at))
-        except (OSError, StoreUnavailable) as exc:
+        except (OSError, StoreUnavailable, UnsafeFile) as exc:
             logger.debug("FileStore.touch skipped for %s: %s", self._directory, exc)
 
     def wait(self, key: str, generation: int, timeout: float) -> None:
