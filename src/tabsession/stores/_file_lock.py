@@ -1,6 +1,7 @@
 """The sign-in lock of one `FileStore` key: an OS file lock plus a lease that outlives a crash.
 
-    <name>.lock    flock()ed (LOCK_EX | LOCK_NB) by the holder for the whole sign-in
+    <name>.lock    flock()ed (LOCK_EX | LOCK_NB; msvcrt.locking on Windows) by the holder for
+                   the whole sign-in
     <name>.lease   {"owner", "pid", "expires"} written by the holder; removed by a clean release
 
 The OS frees the flock when its holder dies (crash, SIGKILL, OOM kill), but a dead holder's
@@ -22,9 +23,11 @@ After `fork()` the child holds none of its parent's locks (see `_forget_after_fo
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -40,10 +43,31 @@ from tabsession.stores._secure_files import (
     write_atomically,
 )
 
-try:
+if sys.platform == "win32":  # pragma: no cover - Windows
+    import msvcrt
+
+    def _lock_without_waiting(fd: int) -> bool:
+        """An exclusive lock on `fd`, or False if it is held (released when `fd` is closed)."""
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EDEADLK):
+                return False
+            raise
+        return True
+
+else:
     import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+
+    def _lock_without_waiting(fd: int) -> bool:
+        """An exclusive flock on `fd`, or False if it is held. Closing the descriptor releases
+        it, also when the process dies."""
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
 
 __all__ = ["KeyLock"]
 
@@ -67,8 +91,6 @@ class KeyLock:
         now: Callable[[], float],
         lock_timeout: float,
     ) -> None:
-        if fcntl is None:  # pragma: no cover - Windows
-            raise OSError("FileStore needs POSIX flock(); use MemoryStore or RedisStore here")
         self.lock_path = lock_path
         self.lease_path = lease_path
         self._now = now
@@ -181,13 +203,11 @@ class KeyLock:
 
     def _flock(self) -> bool:
         """flock the lock file without blocking (caller holds the mutex, no owner holds it)."""
-        assert fcntl is not None
         fd = self._open_lock_file()
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
+            if not _lock_without_waiting(fd):
+                os.close(fd)
+                return False
         except BaseException:
             os.close(fd)
             raise

@@ -16,11 +16,13 @@ No store file is opened through a symlink (O_NOFOLLOW), and every file's owner a
 checked (`stores._secure_files`). What is unsafe (a symlink, another user's file, a file open to
 others) is never trusted: a record is ignored with a warning (the next publish replaces it); a
 lock file, lease or secret is replaced with a warning (removing a symlink never touches its
-target). An I/O error that makes the store unusable raises `StoreUnavailable` naming the file or
+target), or, when it cannot be (a directory in its place), refused with a `StoreUnavailable`
+naming it. An I/O error that makes the store unusable raises `StoreUnavailable` naming the file or
 directory; nothing waits silently on a bad file.
 
 The directory must be on a local filesystem with working `flock()` (most network filesystems lack
-it or emulate it per host); to share a session across hosts, use `RedisStore`. POSIX only.
+it or emulate it per host); to share a session across hosts, use `RedisStore`. On Windows the
+lock is `msvcrt.locking` and the owner and mode checks that need POSIX are skipped.
 """
 
 from __future__ import annotations
