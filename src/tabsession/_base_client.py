@@ -33,8 +33,9 @@ DEFAULT_BREAKER: Any = _Default()
 
 SIGNIN_ATTEMPTS = 3
 SIGNIN_BUDGET = 20.0
-DEFAULT_WAIT_TIMEOUT = 120.0
 """Sign-in retries (429, 5xx, connection errors; never a refusal) stop after 3 attempts or 20 s."""
+DEFAULT_WAIT_TIMEOUT = 120.0
+"""How long a worker waits for another's sign-in by default (at least `lock_ttl`)."""
 
 
 def credentials_from_env(env: Mapping[str, str]) -> tuple[str, str, Credential]:

@@ -761,3 +761,19 @@ def test_two_directories_name_one_key_differently(tmp_path: Path) -> None:
     assert not (tmp_path / "c" / "store.secret").exists()
     with pytest.raises(ValueError, match="at least 16 bytes"):
         FileStore(tmp_path / "e", secret="short")
+
+
+def test_wait_timeout_must_cover_the_lock_ttl(tmp_path: Path) -> None:
+    """A waiter giving up before a crashed holder's lease can expire would fail for nothing."""
+    import tabsession
+
+    auth = tabsession.PersonalAccessToken("p", "s")
+    store = FileStore(tmp_path)
+    with pytest.raises(tabsession.ConfigurationError, match="at least lock_ttl"):
+        tabsession.Client("https://t.example.com", auth, store=store, wait_timeout=30.0)
+    client = tabsession.Client("https://t.example.com", auth, store=store, timeout=120.0)
+    assert client._core.manager.wait_timeout == client._core.manager.lock_ttl == 150.0
+    client.close()
+    client = tabsession.Client("https://t.example.com", auth, store=store)
+    assert client._core.manager.wait_timeout == 120.0
+    client.close()
