@@ -670,3 +670,31 @@ def test_the_secret_key_is_set_once_and_shared(redis_url: RedisServer, prefix: s
     assert other.record_key(KEY).rsplit(":", 1)[1] != first.record_key(KEY).rsplit(":", 1)[1]
     for store in (first, second, other):
         store.close()
+
+
+def test_the_twins_have_one_shape() -> None:
+    """Both classes expose the same operations, each one statement running the shared plan of
+    the same name (so the two cannot drift apart)."""
+    import ast
+    import inspect
+    import textwrap
+
+    from tabsession.stores import redis as module
+
+    for cls in (module.RedisStore, module.AsyncRedisStore):
+        for name in ("now", "load", "acquire", "release", "publish", "touch", "wait"):
+            tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(cls, name))))
+            function = tree.body[0]
+            assert isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+            body = [
+                node
+                for node in function.body
+                if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+            ]
+            assert len(body) == 1, (cls.__name__, name, "one statement")
+            assert f"self._plans.{name}(" in ast.unparse(body[0]), (cls.__name__, name)
+    public = [
+        {n for n in vars(cls) if not n.startswith("_")}
+        for cls in (module.RedisStore, module.AsyncRedisStore)
+    ]
+    assert public[0] == public[1]
