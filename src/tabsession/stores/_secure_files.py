@@ -120,14 +120,6 @@ def read_private(path: Path, limit: int) -> bytes | None:
         os.close(fd)
 
 
-def read_state(path: Path) -> tuple[object, ...] | None:
-    """What identifies the current state of `path` (not following symlinks), or None."""
-    try:
-        return _state(os.lstat(path))
-    except OSError:
-        return None
-
-
 def open_lock_file(path: Path) -> int:
     """A descriptor on the lock file `path` (created 0600 if missing), never through a symlink.
 
