@@ -28,13 +28,19 @@ Run from the repository root (it imports the workers from `tests.reliability`):
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import random
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import tabsession
+import tabsession.stores
+import tabsession.stores.file
 from benchmarks._emulator import control, running_emulator
 from benchmarks._report import main, progress
 
@@ -131,9 +137,92 @@ VARIANTS: tuple[tuple[str, SpecFactory, Mapping[str, Any], bool], ...] = (
 )
 
 
-def run(quick: bool = False) -> list[dict[str, object]]:
-    """The same workload for each variant (quick runs it too: it is already small)."""
+SIGN_IN_SECONDS = (0.05, 0.25)
+"""How long the simulated sign-ins take in the waiter-latency rows (uniformly drawn, seeded, so
+that the figure does not depend on where one duration falls between two polls)."""
+
+
+def _waiter_latency(make: Callable[[], Any], rounds: int) -> list[float]:
+    """Seconds between a publish and the return of a waiter that was waiting for it: a holder
+    signs in for SIGN_IN_SECONDS while another handle on the store (another process, for
+    FileStore and RedisStore) waits."""
+    holder, waiter = make(), make()
+    latencies: list[float] = []
+    durations = random.Random(4).uniform
+    try:
+        for generation in range(1, rounds + 1):
+            key = tabsession.stores.session_key("https://bench.example.com", "", f"c{generation}")
+            assert holder.acquire(key, "holder", 30)
+            returned: list[float] = []
+
+            def wait(key: str = key, returned: list[float] = returned) -> None:
+                waiter.wait(key, 0, 5.0)
+                returned.append(time.monotonic())
+
+            thread = threading.Thread(target=wait)
+            thread.start()
+            time.sleep(durations(*SIGN_IN_SECONDS))
+            record = tabsession.stores.StoredSession(
+                token="t", site_id="s", site_content_url="", user_id="u", generation=1,
+                signed_in_at=0.0, last_used_at=0.0, server="https://bench.example.com",
+                credential_id=f"c{generation}",
+            )  # fmt: skip
+            assert holder.publish(key, record, "holder")
+            published = time.monotonic()
+            thread.join(10)
+            holder.release(key, "holder")
+            latencies.append(max(0.0, returned[0] - published))
+    finally:
+        holder.close()
+        waiter.close()
+    return latencies
+
+
+def _latency_rows(quick: bool) -> list[Row]:
+    rounds = 20 if quick else 100
+    shared_memory = tabsession.stores.MemoryStore()
+    makers: list[tuple[str, Callable[[], Any], str]] = [
+        ("MemoryStore", lambda: shared_memory, "waiters are notified")
+    ]
+    directory = tempfile.TemporaryDirectory(prefix="tabsession-bench-")
+    file_poll = tabsession.stores.file.DEFAULT_POLL_INTERVAL * 1000
+    makers.append(
+        (
+            "FileStore",
+            lambda: tabsession.stores.FileStore(directory.name),
+            f"polls from 5 ms growing to {file_poll:g} ms",
+        )
+    )
     rows: list[Row] = []
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(directory)
+        if _redis.redis_available():
+            url = stack.enter_context(_redis.running_redis())
+            makers.append(
+                (
+                    "RedisStore",
+                    lambda: tabsession.stores.RedisStore(url),
+                    "polls from 5 ms growing to 50 ms",
+                )
+            )
+        for name, make, polling in makers:
+            latencies = sorted(_waiter_latency(make, rounds))
+            p50, p90 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.9)]
+            rows.append(
+                {"name": f"waiter latency, {name}: p50", "value": round(p50 * 1000, 1),
+                 "unit": "ms", "notes": "publish to waiter's return, sign-ins of "
+                 f"{SIGN_IN_SECONDS[0] * 1000:.0f}-{SIGN_IN_SECONDS[1] * 1000:.0f} ms; "
+                 f"p90 {p90 * 1000:.1f} ms; "
+                 f"{rounds} rounds; {polling}"}
+            )  # fmt: skip
+            progress(f"shared_sessions: waiter latency {name}: p50 {p50 * 1000:.1f} ms")
+    return rows
+
+
+def run(quick: bool = False) -> list[dict[str, object]]:
+    """The same workload for each variant (quick runs it too: it is already small), then how
+    soon a waiter sees another worker's sign-in, per store."""
+    rows: list[Row] = _latency_rows(quick)
     for name, make_spec, options, shared in VARIANTS:
         if make_spec is _redis_spec and not _redis.redis_available():
             rows.append(

@@ -23,7 +23,13 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["RedisServer", "redis_available", "require_redis", "running_redis"]
+__all__ = [
+    "RedisServer",
+    "redis_available",
+    "require_redis",
+    "running_cluster",
+    "running_redis",
+]
 
 STARTUP_TIMEOUT = 5.0
 STOP_TIMEOUT = 3.0
@@ -80,6 +86,7 @@ class RedisServer(str):
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    argv: list[str]
 
     def __new__(cls, port: int, process: subprocess.Popen[bytes], log_path: Path) -> RedisServer:
         server = super().__new__(cls, f"redis://127.0.0.1:{port}/0")
@@ -125,6 +132,21 @@ class RedisServer(str):
         if self.alive:
             os.kill(self.process.pid, signal.SIGCONT)
 
+    def restart(self, startup_timeout: float = STARTUP_TIMEOUT) -> None:
+        """Stop the server if it runs, then start it again on the same port (empty: no
+        persistence), and wait until it answers PING."""
+        self.stop()
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        deadline = time.monotonic() + startup_timeout
+        while self.alive and time.monotonic() < deadline:
+            if ping(self.port):
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not restart on port {self.port}:\n{self.log()}")
+
     def log(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-4000:]
@@ -158,6 +180,7 @@ def running_redis(
                     stdin=subprocess.DEVNULL,
                 )
             candidate = RedisServer(port, process, log_path)
+            candidate.argv = argv
             deadline = time.monotonic() + startup_timeout
             while candidate.alive and time.monotonic() < deadline:
                 if ping(port):
@@ -176,3 +199,54 @@ def running_redis(
             yield server
         finally:
             server.stop()
+
+
+@contextlib.contextmanager
+def running_cluster(nodes: int = 3) -> Iterator[list[RedisServer]]:
+    """A Redis Cluster of `nodes` masters on loopback (`--cluster-enabled yes`), slots split by
+    `redis-cli --cluster create`. Skips loudly (fails under CI) if one cannot be started."""
+    require_redis()
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        _skip_or_fail("REDIS CLUSTER TESTS NOT RUN: no redis-cli binary to create the cluster")
+    assert cli is not None
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(
+                running_redis("--cluster-enabled", "yes", "--cluster-node-timeout", "2000")
+            )
+            for _ in range(nodes)
+        ]
+        for server in servers:  # each node keeps its nodes.conf in its own temp dir
+            assert server.alive
+        addresses = [f"127.0.0.1:{server.port}" for server in servers]
+        created = subprocess.run(
+            [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if created.returncode != 0:
+            _skip_or_fail(f"REDIS CLUSTER TESTS NOT RUN: cluster create failed: {created.stdout}")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            info = subprocess.run(
+                [cli, "-p", str(servers[0].port), "cluster", "info"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+            )
+            if "cluster_state:ok" in info.stdout:
+                break
+            time.sleep(0.1)
+        else:
+            _skip_or_fail("REDIS CLUSTER TESTS NOT RUN: the cluster never reached state ok")
+        yield servers
+
+
+def _skip_or_fail(reason: str) -> None:
+    if in_ci():
+        pytest.fail(f"{reason}; CI=true, so this is an error, not a skip", pytrace=False)
+    pytest.skip(reason)

@@ -28,6 +28,8 @@ __all__ = ["DEFAULT_BREAKER", "SIGNIN_ATTEMPTS", "SIGNIN_BUDGET", "ClientConfig"
 SIGNIN_ATTEMPTS = 3
 SIGNIN_BUDGET = 20.0
 """Sign-in retries (429, 5xx, connection errors; never a refusal) stop after 3 attempts or 20 s."""
+DEFAULT_WAIT_TIMEOUT = 120.0
+"""How long a worker waits for another's sign-in by default (at least `lock_ttl`)."""
 
 
 class Default:
@@ -81,7 +83,7 @@ class ClientConfig:
         breaker: Breaker | Default | None = DEFAULT_BREAKER,
         sign_out_on_close: bool | None = None,
         lock_ttl: float | None = None,
-        wait_timeout: float = 120.0,
+        wait_timeout: float | None = None,
         failure_cooldown: float = 60.0,
         max_body: int | None = DEFAULT_MAX_BODY,
         redirect_hosts: Sequence[str] = DEFAULT_REDIRECT_HOSTS,
@@ -101,8 +103,6 @@ class ClientConfig:
             raise ConfigurationError("page_concurrency must be a positive integer")
         if not timeout > 0:
             raise ConfigurationError("timeout must be positive")
-        if not wait_timeout > 0 or failure_cooldown < 0:
-            raise ConfigurationError("wait_timeout must be positive, failure_cooldown >= 0")
         if not isinstance(breaker, (Breaker, Default)) and breaker is not None:
             raise ConfigurationError("breaker must be a tabsession.Breaker or None")
         base_retry = retry or RetryPolicy()

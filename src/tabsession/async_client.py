@@ -83,7 +83,7 @@ class AsyncClient(BaseClient):
         on_event: EventHook | None = None,
         sign_out_on_close: bool | None = None,
         lock_ttl: float | None = None,
-        wait_timeout: float = 120.0,
+        wait_timeout: float | None = None,
         failure_cooldown: float = 60.0,
         verify: bool | str = True,
         http_client: HttpAsyncClient | None = None,

@@ -89,7 +89,8 @@ class Client(BaseClient):
     - `clock`, `sleep`: injectable for tests. `on_event(name, fields)`: called for every event.
     - `lock_ttl`: how long the store's sign-in lock outlives a crashed holder. It must exceed
       the longest sign-in (its 20 s retry budget plus `timeout`); default: that plus 10 s, at
-      least 90 s. `wait_timeout`: how long to wait for another worker's sign-in (120 s).
+      least 90 s. `wait_timeout`: how long to wait for another worker's
+      sign-in: the larger of 120 s and `lock_ttl` by default, never less than `lock_ttl`.
     - `failure_cooldown`: seconds during which a refused sign-in is not attempted again.
     - `http_client`: your own `httpx.Client` (redirects are handled by tabsession regardless).
     """
@@ -112,7 +113,7 @@ class Client(BaseClient):
         on_event: EventHook | None = None,
         sign_out_on_close: bool | None = None,
         lock_ttl: float | None = None,
-        wait_timeout: float = 120.0,
+        wait_timeout: float | None = None,
         failure_cooldown: float = 60.0,
         verify: bool | str = True,
         http_client: HttpClient | None = None,

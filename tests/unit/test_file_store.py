@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from multiprocessing.sharedctypes import Synchronized, SynchronizedArray
 from multiprocessing.synchronize import Barrier, Event
 from pathlib import Path
@@ -60,6 +61,11 @@ def make_record(
         server=SERVER,
         credential_id=CREDENTIAL,
     )
+
+
+def plain(record: StoredSession | None) -> StoredSession | None:
+    """`record` with the credential id the tests publish (persistent stores write a keyed one)."""
+    return None if record is None else replace(record, credential_id=CREDENTIAL)
 
 
 def big_token(generation: int) -> str:
@@ -168,10 +174,14 @@ def test_created_directories_are_0700_and_files_0600_whatever_the_umask(tmp_path
         os.umask(old_umask)
     assert mode_of(tmp_path / "state") == 0o700
     assert mode_of(directory) == 0o700
-    assert mode_of(directory / f"{KEY}.json") == 0o600
-    assert mode_of(directory / f"{KEY}.lock") == 0o600
-    assert sorted(p.name for p in directory.iterdir()) == [f"{KEY}.json", f"{KEY}.lock"]
-    record = json.loads((directory / f"{KEY}.json").read_text())
+    name = store.record_path(KEY).stem
+    assert name != KEY, "file names are keyed hashes, not the client's key"
+    assert mode_of(directory / f"{name}.json") == 0o600
+    assert mode_of(directory / f"{name}.lock") == 0o600
+    assert mode_of(directory / "store.secret") == 0o600
+    expected = sorted([f"{name}.json", f"{name}.lock", "store.secret"])
+    assert sorted(p.name for p in directory.iterdir()) == expected
+    record = json.loads((directory / f"{name}.json").read_text())
     assert record["generation"] == 1
 
 
@@ -231,7 +241,7 @@ def test_read_only_directory_raises_store_unavailable(tmp_path: Path) -> None:
         store.touch(KEY, 1, T0 + 5)  # best effort: never raises
     finally:
         directory.chmod(0o700)
-    assert store.load(KEY) == make_record(1)
+    assert plain(store.load(KEY)) == make_record(1)
 
 
 def test_permission_errors_on_write_raise_store_unavailable(
@@ -254,7 +264,7 @@ def test_permission_errors_on_write_raise_store_unavailable(
     store.release(KEY, "owner")
     store.touch(KEY, 1, T0 + 5)  # best effort: swallowed
     monkeypatch.undo()
-    assert store.load(KEY) == make_record(1)
+    assert plain(store.load(KEY)) == make_record(1)
 
 
 def test_full_disk_raises_store_unavailable_and_keeps_the_old_record(
@@ -273,7 +283,7 @@ def test_full_disk_raises_store_unavailable_and_keeps_the_old_record(
     store.release(KEY, "owner")
     store.touch(KEY, 1, T0 + 5)  # best effort: swallowed
     monkeypatch.undo()
-    assert store.load(KEY) == make_record(1)
+    assert plain(store.load(KEY)) == make_record(1)
     assert [p.name for p in store.directory.iterdir() if p.name.endswith(".tmp")] == []
 
 
@@ -320,11 +330,11 @@ def test_a_writer_killed_mid_write_never_leaves_a_torn_record(tmp_path: Path) ->
 
 def test_publish_sweeps_orphaned_temp_files(store: FileStore) -> None:
     put(store, make_record(1))
-    orphan = store.directory / f".{KEY}.abcd1234.tmp"
+    orphan = store.directory / f".{store.record_path(KEY).stem}.abcd1234.tmp"
     orphan.write_text('{"format": 1, "tok')
     other = store.directory / ".someone-else.tmp"
     other.write_text("")
-    assert store.load(KEY) == make_record(1)
+    assert plain(store.load(KEY)) == make_record(1)
     put(store, make_record(2))
     assert not orphan.exists()
     assert other.exists()
@@ -360,7 +370,7 @@ def test_bad_files_are_ignored_with_one_warning_per_state(
     store: FileStore, store_warnings: list[logging.LogRecord], content: bytes
 ) -> None:
     put(store, make_record(1))
-    path = store.directory / f"{KEY}.json"
+    path = store.record_path(KEY)
     path.write_bytes(content)
     path.chmod(0o600)
     assert store.load(KEY) is None
@@ -377,14 +387,14 @@ def test_bad_files_are_ignored_with_one_warning_per_state(
     assert len(store_warnings) == 2
 
     put(store, make_record(2))  # a publish replaces the bad file
-    assert store.load(KEY) == make_record(2)
+    assert plain(store.load(KEY)) == make_record(2)
 
 
 def test_group_or_world_accessible_files_are_ignored(
     store: FileStore, store_warnings: list[logging.LogRecord]
 ) -> None:
     put(store, make_record(1))
-    path = store.directory / f"{KEY}.json"
+    path = store.record_path(KEY)
     for mode in (0o640, 0o604, 0o660):
         path.chmod(mode)
         assert store.load(KEY) is None
@@ -392,7 +402,7 @@ def test_group_or_world_accessible_files_are_ignored(
     assert all("accessible to other users" in r.getMessage() for r in store_warnings)
     assert all(SECRET not in r.getMessage() for r in store_warnings)
     path.chmod(0o600)
-    assert store.load(KEY) == make_record(1)
+    assert plain(store.load(KEY)) == make_record(1)
 
 
 def test_files_owned_by_another_user_are_ignored(
@@ -405,14 +415,14 @@ def test_files_owned_by_another_user_are_ignored(
     assert len(store_warnings) == 1
     assert "owned by uid" in store_warnings[0].getMessage()
     monkeypatch.undo()
-    assert store.load(KEY) == make_record(1)
+    assert plain(store.load(KEY)) == make_record(1)
 
 
 def test_symlinks_and_non_regular_files_are_ignored(
     store: FileStore, store_warnings: list[logging.LogRecord], tmp_path: Path
 ) -> None:
     put(store, make_record(1))
-    path = store.directory / f"{KEY}.json"
+    path = store.record_path(KEY)
     elsewhere = tmp_path / "elsewhere.json"
     os.replace(path, elsewhere)
     path.symlink_to(elsewhere)
@@ -496,12 +506,14 @@ def test_a_killed_holders_lock_outlives_it_by_its_lease_then_frees(tmp_path: Pat
 def test_a_clean_release_frees_the_lock_at_once(store: FileStore) -> None:
     other = FileStore(store.directory)
     assert store.acquire(KEY, "first", 300)
-    assert (store.directory / f"{KEY}.lease").exists()
+    assert store.record_path(KEY).with_suffix(".lease").exists()
     store.release(KEY, "first")
-    assert not (store.directory / f"{KEY}.lease").exists()
+    assert not store.record_path(KEY).with_suffix(".lease").exists()
     assert other.acquire(KEY, "second", 300), "a released lock is free whatever its ttl"
     other.close()
-    assert not (store.directory / f"{KEY}.lease").exists(), "close() releases like release()"
+    assert not store.record_path(KEY).with_suffix(".lease").exists(), (
+        "close() releases like release()"
+    )
 
 
 def test_threads_and_stores_in_one_process_never_share_the_lock(tmp_path: Path) -> None:
@@ -560,7 +572,7 @@ def test_publish_refused_when_the_lock_file_was_replaced_under_the_holder(
     other = FileStore(store.directory)
     assert store.acquire(KEY, "first", 30)
     for suffix in (".lock", ".lease"):  # e.g. someone cleaned the directory
-        (store.directory / f"{KEY}{suffix}").unlink()
+        store.record_path(KEY).with_suffix(suffix).unlink()
     assert other.acquire(KEY, "second", 30), "a new lock file, a new holder"
     assert not store.publish(KEY, make_record(1), "first")
     assert any("removed or replaced" in r.getMessage() for r in store_warnings)
@@ -621,10 +633,10 @@ def test_touch_is_skipped_while_a_sign_in_holds_the_lock(store: FileStore) -> No
     store.touch(KEY, 1, T0 + 100)
     elapsed = time.monotonic() - elapsed
     assert elapsed < 1.0
-    assert store.load(KEY) == make_record(1)
+    assert plain(store.load(KEY)) == make_record(1)
     other.release(KEY, "signing-in")
     store.touch(KEY, 1, T0 + 100)
-    assert store.load(KEY) == make_record(1).touched(T0 + 100)
+    assert plain(store.load(KEY)) == make_record(1).touched(T0 + 100)
     other.close()
 
 
@@ -660,7 +672,7 @@ def test_async_file_store_shares_with_sync_and_waits_on_the_loop(tmp_path: Path)
         await asyncio.sleep(0.2)
         assert sync_store.publish(KEY, make_record(1), "sync-owner")
         assert max(await asyncio.gather(*waiters)) < 3.0
-        assert await store.load(KEY) == make_record(1)
+        assert plain(await store.load(KEY)) == make_record(1)
 
         # Cancelling a waiting task takes effect at once.
         pending = asyncio.create_task(store.wait(KEY, 1, 30.0))
@@ -680,7 +692,7 @@ def test_async_file_store_shares_with_sync_and_waits_on_the_loop(tmp_path: Path)
         await store.close()
 
     asyncio.run(main())
-    assert sync_store.load(KEY) == make_record(2).touched(T0 + 1)
+    assert plain(sync_store.load(KEY)) == make_record(2).touched(T0 + 1)
 
 
 def test_threaded_adapter_wraps_any_sync_store() -> None:
@@ -700,7 +712,7 @@ def test_threaded_adapter_wraps_any_sync_store() -> None:
         await store.close()
 
     asyncio.run(main())
-    assert memory.load(KEY) == make_record(1)
+    assert plain(memory.load(KEY)) == make_record(1)
 
 
 def test_uuid_owners_are_independent(store: FileStore) -> None:
@@ -711,3 +723,57 @@ def test_uuid_owners_are_independent(store: FileStore) -> None:
     assert not store.acquire(KEY, owners[2], 30)
     store.release(KEY, owners[0])
     assert store.acquire(KEY, owners[2], 30)
+
+
+# -- keyed names
+
+
+def test_records_of_the_unkeyed_scheme_are_never_found(
+    store: FileStore, store_warnings: list[logging.LogRecord]
+) -> None:
+    """A directory written before keyed names: a record named by the client's key. It is not
+    looked up (one sign-in), and not misread even when copied under the keyed name."""
+    store.directory.mkdir(parents=True)
+    old = store.directory / f"{KEY}.json"
+    old.write_bytes(json.dumps(make_record(7).to_dict()).encode())
+    old.chmod(0o600)
+    assert store.load(KEY) is None
+    assert store.acquire(KEY, "me", 30), "no old lock either"
+    store.release(KEY, "me")
+    keyed = store.record_path(KEY)
+    keyed.write_bytes(old.read_bytes())
+    keyed.chmod(0o600)
+    assert store.load(KEY) is None, "an unkeyed credential id is refused"
+    assert "another key" in store_warnings[-1].getMessage()
+
+
+def test_two_directories_name_one_key_differently(tmp_path: Path) -> None:
+    first, second = FileStore(tmp_path / "a"), FileStore(tmp_path / "b")
+    assert first.record_path(KEY).name != second.record_path(KEY).name
+    put(first, make_record(1))
+    put(second, make_record(1))
+    ids = {json.loads(s.record_path(KEY).read_bytes())["credential_id"] for s in (first, second)}
+    assert len(ids) == 2
+    assert CREDENTIAL not in ids
+    given = FileStore(tmp_path / "c", secret="an operator's secret, 16+ bytes")
+    again = FileStore(tmp_path / "d", secret="an operator's secret, 16+ bytes")
+    assert given.record_path(KEY).name == again.record_path(KEY).name, "same secret, same names"
+    assert not (tmp_path / "c" / "store.secret").exists()
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        FileStore(tmp_path / "e", secret="short")
+
+
+def test_wait_timeout_must_cover_the_lock_ttl(tmp_path: Path) -> None:
+    """A waiter giving up before a crashed holder's lease can expire would fail for nothing."""
+    import tabsession
+
+    auth = tabsession.PersonalAccessToken("p", "s")
+    store = FileStore(tmp_path)
+    with pytest.raises(tabsession.ConfigurationError, match="at least lock_ttl"):
+        tabsession.Client("https://t.example.com", auth, store=store, wait_timeout=30.0)
+    client = tabsession.Client("https://t.example.com", auth, store=store, timeout=120.0)
+    assert client._core.manager.wait_timeout == client._core.manager.lock_ttl == 150.0
+    client.close()
+    client = tabsession.Client("https://t.example.com", auth, store=store)
+    assert client._core.manager.wait_timeout == 120.0
+    client.close()

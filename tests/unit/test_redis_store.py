@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -23,7 +24,7 @@ import pytest
 import redis
 
 import tabsession.stores
-from tabsession.errors import StoreUnavailable
+from tabsession.errors import ConfigurationError, StoreUnavailable
 from tabsession.stores import StoredSession, session_key
 from tabsession.stores.redis import AsyncRedisStore, RedisStore
 
@@ -114,8 +115,24 @@ def store_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[list[logging.Lo
     logger.removeHandler(handler)
 
 
-def degraded(store: RedisStore | AsyncRedisStore) -> bool:
-    return store.degraded  # a call, so that type checkers do not narrow the property
+def plain(record: StoredSession | None) -> StoredSession | None:
+    """`record` with the credential id the tests publish (persistent stores write a keyed one)."""
+    return None if record is None else replace(record, credential_id=CREDENTIAL)
+
+
+def keyed_id(store: RedisStore) -> str:
+    """The credential id `store` writes into records (a keyed hash of the key)."""
+    return store._run(store._plans._writable()).credential_id(KEY)
+
+
+def touch_script(store: RedisStore, args: list[object]) -> int:
+    """The touch Lua script run directly (as a touch racing a publish would)."""
+    return int(store._scripts.touch(client=store.client, keys=[store.record_key(KEY)], args=args))
+
+
+def degraded(store: object) -> bool:
+    """Whether a `fallback="local"` store (a FallbackStore) serves from process memory."""
+    return bool(getattr(store, "degraded", False))
 
 
 def dead_port() -> int:
@@ -135,14 +152,15 @@ def test_keys_hold_the_record_json_and_the_owner(
     record = make_record(1)
     assert store.acquire(KEY, "owner-a", 5)
     assert store.publish(KEY, record, "owner-a")
-    assert raw.get(f"{prefix}lock:{KEY}") == b"owner-a"
-    assert 0 < raw.pttl(f"{prefix}lock:{KEY}") <= 5000
-    stored = raw.get(f"{prefix}session:{KEY}")
+    assert raw.get(store.lock_key(KEY)) == b"owner-a"
+    assert 0 < raw.pttl(store.lock_key(KEY)) <= 5000
+    stored = raw.get(store.record_key(KEY))
     assert stored is not None
-    assert json.loads(stored) == record.to_dict()
-    assert 0 < raw.pttl(f"{prefix}session:{KEY}") <= 60_000
+    assert json.loads(stored) == {**record.to_dict(), "credential_id": keyed_id(store)}
+    assert KEY not in store.record_key(KEY), "the client's key never reaches Redis"
+    assert 0 < raw.pttl(store.record_key(KEY)) <= 60_000
     store.release(KEY, "owner-a")
-    assert raw.exists(f"{prefix}lock:{KEY}") == 0
+    assert raw.exists(store.lock_key(KEY)) == 0
     store.close()
 
 
@@ -152,10 +170,10 @@ def test_records_expire_after_record_ttl_and_touch_refreshes_it(
     store = RedisStore(redis_url, prefix=prefix, record_ttl=30)
     assert store.acquire(KEY, "owner", 5)
     assert store.publish(KEY, make_record(1), "owner")
-    raw.pexpire(f"{prefix}session:{KEY}", 1000)
+    raw.pexpire(store.record_key(KEY), 1000)
     store.touch(KEY, 1, T0 + 10)
-    assert raw.pttl(f"{prefix}session:{KEY}") > 10_000, "touch refreshes the record's TTL"
-    raw.pexpire(f"{prefix}session:{KEY}", 50)
+    assert raw.pttl(store.record_key(KEY)) > 10_000, "touch refreshes the record's TTL"
+    raw.pexpire(store.record_key(KEY), 50)
     time.sleep(0.15)
     assert store.load(KEY) is None
     store.close()
@@ -250,7 +268,7 @@ def test_a_crashed_holders_lock_expires_and_its_late_publish_is_refused(
     crashed.release(KEY, "crashed")  # must not free the survivor's lock
     assert not crashed.acquire(KEY, "third", 30)
     assert survivor.publish(KEY, make_record(1), "survivor")
-    assert crashed.load(KEY) == make_record(1)
+    assert plain(crashed.load(KEY)) == make_record(1)
     crashed.close()
     survivor.close()
 
@@ -259,12 +277,12 @@ def test_touch_updates_only_the_current_generation(store: RedisStore, raw: redis
     assert store.acquire(KEY, "owner", 5)
     assert store.publish(KEY, make_record(2), "owner")
     store.touch(KEY, 1, T0 + 100)
-    assert store.load(KEY) == make_record(2)
+    assert plain(store.load(KEY)) == make_record(2)
     store.touch(KEY, 2, T0 + 100)  # allowed while the lock is held (Redis does not need it)
-    assert store.load(KEY) == make_record(2).touched(T0 + 100)
+    assert plain(store.load(KEY)) == make_record(2).touched(T0 + 100)
     assert store.publish(KEY, make_record(3), "owner")
     store.touch(KEY, 2, T0 + 200)
-    assert store.load(KEY) == make_record(3)
+    assert plain(store.load(KEY)) == make_record(3)
 
 
 def test_the_lua_touch_itself_ignores_a_superseded_generation(store: RedisStore) -> None:
@@ -273,15 +291,15 @@ def test_the_lua_touch_itself_ignores_a_superseded_generation(store: RedisStore)
     assert store.acquire(KEY, "owner", 5)
     assert store.publish(KEY, make_record(1), "owner")
     assert store.publish(KEY, make_record(2), "owner")
-    stale = json.dumps(make_record(1).touched(T0 + 50).to_dict())
-    keys = [f"{store.prefix}session:{KEY}"]
-    assert int(store._touch_script(keys=keys, args=[1, repr(T0 + 50), stale, 60_000])) == 0
-    assert store.load(KEY) == make_record(2)
-    fresh = json.dumps(make_record(2).touched(T0 + 50).to_dict())
-    assert int(store._touch_script(keys=keys, args=[2, repr(T0 + 50), fresh, 60_000])) == 1
-    older = json.dumps(make_record(2).touched(T0 + 20).to_dict())
-    assert int(store._touch_script(keys=keys, args=[2, repr(T0 + 20), older, 60_000])) == 0
-    assert store.load(KEY) == make_record(2).touched(T0 + 50)
+    cid = keyed_id(store)
+    stale = json.dumps({**make_record(1).touched(T0 + 50).to_dict(), "credential_id": cid})
+    assert touch_script(store, [1, repr(T0 + 50), stale, 60_000]) == 0
+    assert plain(store.load(KEY)) == make_record(2)
+    fresh = json.dumps({**make_record(2).touched(T0 + 50).to_dict(), "credential_id": cid})
+    assert touch_script(store, [2, repr(T0 + 50), fresh, 60_000]) == 1
+    older = json.dumps({**make_record(2).touched(T0 + 20).to_dict(), "credential_id": cid})
+    assert touch_script(store, [2, repr(T0 + 20), older, 60_000]) == 0
+    assert plain(store.load(KEY)) == make_record(2).touched(T0 + 50)
 
 
 # -- clock
@@ -420,7 +438,7 @@ def test_fallback_local_warns_once_and_keeps_working(
     assert degraded(store)
     assert store.acquire(KEY, "owner", 5)
     assert store.publish(KEY, make_record(2), "owner")
-    assert store.load(KEY) == make_record(2)
+    assert plain(store.load(KEY)) == make_record(2)
     store.touch(KEY, 2, T0 + 5)
     store.wait(KEY, 1, 5.0)
     store.release(KEY, "owner")
@@ -428,7 +446,8 @@ def test_fallback_local_warns_once_and_keeps_working(
     assert len(store_warnings) == 1
     message = store_warnings[0].getMessage()
     assert f"127.0.0.1:{own_server.port}" in message
-    assert "fallback='local'" in message
+    assert "process memory" in message
+    assert "personal access token" in message, "the PAT caveat is in the one warning"
     assert "degraded" in repr(store)
     store.close()
 
@@ -442,7 +461,7 @@ def test_async_fallback_local_warns_once_and_keeps_working(
         assert degraded(store)
         assert await store.acquire(KEY, "owner", 5)
         assert await store.publish(KEY, make_record(1), "owner")
-        assert await store.load(KEY) == make_record(1)
+        assert plain(await store.load(KEY)) == make_record(1)
         await store.wait(KEY, 0, 5.0)
         await store.release(KEY, "owner")
         await store.close()
@@ -476,7 +495,7 @@ def test_rejected_credentials_are_not_unreachable_and_never_fall_back() -> None:
         url = f"redis://:wrong-PASSWORD@127.0.0.1:{server.port}/0"
         for fallback in ("error", "local"):
             store = RedisStore(url, fallback=fallback, **FAST)
-            with pytest.raises(StoreUnavailable, match="rejected the credentials") as info:
+            with pytest.raises(ConfigurationError, match="rejected the credentials") as info:
                 store.load(KEY)
             assert "PASSWORD" not in str(info.value)
             assert not degraded(store)
@@ -491,18 +510,20 @@ def test_the_lua_fence_itself_refuses_equal_and_older_generations(store: RedisSt
     pre-check), so call it directly."""
     assert store.acquire(KEY, "owner", 5)
     assert store.publish(KEY, make_record(5), "owner")
-    keys = [f"{store.prefix}lock:{KEY}", f"{store.prefix}session:{KEY}"]
+    keys = [store.lock_key(KEY), store.record_key(KEY)]
+    cid = keyed_id(store)
 
     def script(generation: int, owner: str = "owner") -> int:
-        record = json.dumps(make_record(generation).to_dict())
-        return int(store._publish_script(keys=keys, args=[owner, generation, record, 60_000, ""]))
+        record = json.dumps({**make_record(generation).to_dict(), "credential_id": cid})
+        args = [owner, generation, record, 60_000, ""]
+        return int(store._scripts.publish(client=store.client, keys=keys, args=args))
 
     assert script(5) == -1
     assert script(4) == -1
     assert script(9, owner="someone-else") == 0
-    assert store.load(KEY) == make_record(5)
+    assert plain(store.load(KEY)) == make_record(5)
     assert script(6) == 1
-    assert store.load(KEY) == make_record(6)
+    assert plain(store.load(KEY)) == make_record(6)
 
 
 def test_a_supplied_client_is_used_and_left_open(redis_url: RedisServer, prefix: str) -> None:
@@ -511,7 +532,7 @@ def test_a_supplied_client_is_used_and_left_open(redis_url: RedisServer, prefix:
     assert store.acquire(KEY, "owner", 5)
     store.close()
     assert client.ping()
-    assert client.get(f"{prefix}lock:{KEY}") == b"owner"
+    assert client.get(store.lock_key(KEY)) == b"owner"
     client.close()
 
 
@@ -535,14 +556,14 @@ def test_bad_values_are_ignored_with_one_warning_and_overwritten(
     store_warnings: list[logging.LogRecord],
     value: bytes,
 ) -> None:
-    raw.set(f"{prefix}session:{KEY}", value)
+    raw.set(store.record_key(KEY), value)
     assert store.load(KEY) is None
     assert store.load(KEY) is None
     assert len(store_warnings) == 1
     assert SECRET not in store_warnings[0].getMessage()
     assert store.acquire(KEY, "owner", 5)
     assert store.publish(KEY, make_record(1), "owner"), "a bad value never blocks a publish"
-    assert store.load(KEY) == make_record(1)
+    assert plain(store.load(KEY)) == make_record(1)
 
 
 # -- asyncio
@@ -580,7 +601,7 @@ def test_async_single_flight_across_sync_and_async_stores(
 
     published = asyncio.run(main())
     assert published == list(range(1, len(published) + 1))
-    assert sync_store.load(KEY) == make_record(published[-1])
+    assert plain(sync_store.load(KEY)) == make_record(published[-1])
     sync_store.close()
 
 
@@ -629,3 +650,51 @@ def test_lazy_names_are_listed() -> None:
     assert {"RedisStore", "AsyncRedisStore", "FileStore"} <= set(names)
     assert set(tabsession.stores.__all__) <= set(names)
     assert tabsession.stores.RedisStore is RedisStore
+
+
+def test_records_of_the_unkeyed_scheme_are_never_found(store: RedisStore, raw: redis.Redis) -> None:
+    for old_key in (f"tabsession:session:{KEY}", f"{store.prefix}session:{KEY}"):
+        raw.set(old_key, json.dumps(make_record(7).to_dict()))
+    raw.set(f"{store.prefix}lock:{KEY}", "an old holder")
+    assert store.load(KEY) is None
+    assert store.acquire(KEY, "me", 5), "an old-scheme lock does not block either"
+    raw.set(store.record_key(KEY), json.dumps(make_record(7).to_dict()))
+    assert store.load(KEY) is None, "an unkeyed credential id is refused"
+    store.release(KEY, "me")
+
+
+def test_the_secret_key_is_set_once_and_shared(redis_url: RedisServer, prefix: str) -> None:
+    first, second = RedisStore(redis_url, prefix=prefix), RedisStore(redis_url, prefix=prefix)
+    assert first.record_key(KEY) == second.record_key(KEY)
+    other = RedisStore(redis_url, prefix=f"other-{prefix}")
+    assert other.record_key(KEY).rsplit(":", 1)[1] != first.record_key(KEY).rsplit(":", 1)[1]
+    for store in (first, second, other):
+        store.close()
+
+
+def test_the_twins_have_one_shape() -> None:
+    """Both classes expose the same operations, each one statement running the shared plan of
+    the same name (so the two cannot drift apart)."""
+    import ast
+    import inspect
+    import textwrap
+
+    from tabsession.stores import redis as module
+
+    for cls in (module.RedisStore, module.AsyncRedisStore):
+        for name in ("now", "load", "acquire", "release", "publish", "touch", "wait"):
+            tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(cls, name))))
+            function = tree.body[0]
+            assert isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+            body = [
+                node
+                for node in function.body
+                if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+            ]
+            assert len(body) == 1, (cls.__name__, name, "one statement")
+            assert f"self._plans.{name}(" in ast.unparse(body[0]), (cls.__name__, name)
+    public = [
+        {n for n in vars(cls) if not n.startswith("_")}
+        for cls in (module.RedisStore, module.AsyncRedisStore)
+    ]
+    assert public[0] == public[1]

@@ -2,8 +2,10 @@
 
 Each credential is a *provider*: it produces a fresh sign-in payload every time one is needed, so
 re-signing in after an expiry always works (a connected-app JWT is minted anew each time; a
-stored JWT string could never be reused). Secrets never appear in `repr()`; `identity` is a
-one-way hash that keys shared session records without revealing the secret.
+stored JWT string could never be reused). Secrets never appear in `repr()`. `identity` names
+the credential inside this process (a plain hash of its name and secret): the client derives its
+store key from it, and the stores that persist records never write it (nor that key) as is, but
+an HMAC of it keyed by a random per-store secret (see `tabsession.stores._identity`).
 """
 
 from __future__ import annotations

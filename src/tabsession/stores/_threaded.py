@@ -7,7 +7,8 @@ store's I/O or locks.
 
 `wait()` is the one method that could hold a worker thread for long. When the wrapped store offers
 a non-blocking `settled(key, generation) -> bool` check and a `poll_interval` (as `FileStore`
-does, see `SupportsSettled`), the adapter polls it from the event loop instead, so many waiting
+does, see `SupportsSettled`), the adapter polls it from the event loop instead (5 ms first,
+growing to `poll_interval`), so many waiting
 tasks never exhaust the default thread pool, and cancelling a waiting task takes effect at once.
 Other stores' `wait()` runs in a worker thread for up to its `timeout`.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
-from tabsession.stores.base import StoredSession, TokenStore
+from tabsession.stores.base import StoredSession, TokenStore, poll_delays
 
 __all__ = ["SupportsSettled", "ThreadedAsyncStore"]
 
@@ -75,13 +76,13 @@ class ThreadedAsyncStore(Generic[_Store]):
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, timeout)
-        while True:
+        for delay in poll_delays(store.poll_interval):
             if await asyncio.to_thread(store.settled, key, generation):
                 return
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
-            await asyncio.sleep(min(store.poll_interval, remaining))
+            await asyncio.sleep(min(delay, remaining))
 
     async def close(self) -> None:
         await asyncio.to_thread(self._store.close)

@@ -14,6 +14,12 @@ The client's single-flight rule (R3) is written once, against this protocol:
 3. losers `wait(key, generation, timeout)` until a newer generation appears or the lock is free,
    and go back to step 1.
 
+Stores that persist records (FileStore, RedisStore) never write the client's key or
+`credential_id` as given (for a password, both are plain hashes of it): both are replaced by
+HMACs keyed by a random per-store secret (`stores._identity.KeyedNames`; a custom store that
+persists should use it too), so a loaded record's `credential_id` is the store's, not the one
+published. Every other field round-trips.
+
 Stores never see secrets: a record holds the session token (which is what is shared), never a
 password, PAT secret or JWT. `StoredSession.__repr__` hides the token.
 """
@@ -21,6 +27,7 @@ password, PAT secret or JWT. `StoredSession.__repr__` hides the token.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -28,6 +35,7 @@ __all__ = [
     "AsyncTokenStore",
     "StoredSession",
     "TokenStore",
+    "poll_delays",
     "session_key",
 ]
 
@@ -38,6 +46,20 @@ def session_key(server: str, site_content_url: str, credential_id: str) -> str:
     """The store key for one server + site + credential identity (a short, filename-safe hash)."""
     raw = f"{server.rstrip('/').lower()}\x00{site_content_url.lower()}\x00{credential_id}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+FIRST_POLL: float = 0.005
+"""The first delay of a store's polling wait(): short, so that a waiter notices another worker's
+sign-in almost as fast as an in-memory wait would."""
+
+
+def poll_delays(limit: float, first: float = FIRST_POLL) -> Iterator[float]:
+    """Delays between the polls of a wait(): `first` (5 ms), growing by half each time, up to
+    `limit` (a store's `poll_interval`). Endless: the caller stops at its deadline."""
+    delay = min(first, limit)
+    while True:
+        yield delay
+        delay = min(limit, delay * 1.5)
 
 
 @dataclass(frozen=True)

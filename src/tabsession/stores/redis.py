@@ -3,23 +3,34 @@
 Requires the `redis` extra (`pip install "tabsession[redis]"`); importing `tabsession.stores`
 does not.
 
-Keys (with the default prefix "tabsession:"):
+Keys (with the default prefix "{tabsession}:"; `<name>` is a keyed hash of the client's key, see
+`stores._identity`):
 
-    tabsession:session:<key>   the record, a JSON string (`StoredSession.to_dict()`), expiring
-                               after `record_ttl` seconds without a publish or touch
-    tabsession:lock:<key>      the sign-in lock: the owner string, set with NX and a TTL
+    {tabsession}:secret          32 random bytes (hex) that key every name; set once with SET NX
+    {tabsession}:session:<name>  the record, a JSON string (`StoredSession.to_dict()`), expiring
+                                 after `record_ttl` seconds without a publish or touch
+    {tabsession}:lock:<name>     the sign-in lock: the owner string, set with NX and a TTL
 
-Every check-and-write is one Lua script, so it is atomic on the server: `publish` writes only if
-the lock still holds the caller's owner string and the new generation is greater than the stored
-one (a writer whose lock expired, or that lost a race, can never overwrite a newer session);
-`release` deletes the lock only if it still holds the caller's owner string; `touch` updates
+The braces are a Cluster hash tag: every key lives in one slot, so the scripts below (which touch
+a record and its lock together) run on Redis Cluster too. A custom prefix needs a tag as well to
+be used with a Cluster client (checked).
+
+Every check-and-write is one Lua script, atomic on the server: `publish` writes only if the lock
+still holds the caller's owner string and the new generation is greater than the stored one (a
+writer whose lock expired, or that lost a race, never overwrites a newer session); `release`
+deletes the lock only if it still holds the caller's owner string; `touch` updates
 `last_used_at` only if the stored generation still matches. `now()` is the Redis server's clock
 (`TIME`), so every host measures a session's age with the same clock.
 
+One shape for both classes: each operation is written once, as a plan (a generator that yields
+Redis calls and computes the result from their replies, `_Plans`); `RedisStore` runs plans with
+blocking calls, `AsyncRedisStore` awaits them. Every public method is one line.
+
 Failures are bounded: no command retries, and every socket operation times out
 (`connect_timeout`, `socket_timeout`), so when Redis is down or hung every method raises
-`StoreUnavailable` within about the sum of both timeouts (or, with `fallback="local"`, switches
-to an in-process store). Messages name the server as host:port and never include credentials.
+`StoreUnavailable` within about the sum of both timeouts. Rejected credentials raise
+`ConfigurationError`. Messages name the server as host:port and never include credentials.
+`fallback="local"` wraps the store in a `FallbackStore` (see `stores.fallback`).
 """
 
 from __future__ import annotations
@@ -28,14 +39,18 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeVar
 
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError, AuthorizationError, RedisError
@@ -43,28 +58,37 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from tabsession.errors import StoreUnavailable
-from tabsession.stores.base import StoredSession, session_key
-from tabsession.stores.memory import AsyncMemoryStore, MemoryStore
+from tabsession.errors import ConfigurationError, StoreUnavailable
+from tabsession.stores._identity import (
+    KeyedNames,
+    decode_secret,
+    encode_secret,
+    given_secret,
+    new_secret,
+)
+from tabsession.stores.base import StoredSession, poll_delays
 
-__all__ = ["AsyncRedisStore", "RedisStore"]
+__all__ = ["DEFAULT_PREFIX", "AsyncRedisStore", "RedisStore"]
 
 logger = logging.getLogger("tabsession.stores")
 
 Fallback = Literal["error", "local"]
+DEFAULT_PREFIX: Final = "{tabsession}:"
 _T = TypeVar("_T")
-_Arg = str | int | float
 
-# Errors meaning "cannot talk to Redis" (as opposed to Redis answering with an error). Rejected
-# credentials are ConnectionErrors in redis-py but a configuration error here: never "unreachable",
-# never a reason to fall back.
+# What a failed call raises: Redis errors, socket errors, asyncio timeouts. Rejected credentials
+# are ConnectionErrors in redis-py but a configuration error here.
+_FAILURES: Final = (RedisError, OSError, asyncio.TimeoutError)
 _UNREACHABLE: Final = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
 _REJECTED: Final = (AuthenticationError, AuthorizationError)
+_HASH_TAG: Final = re.compile(r"\{[^{}]+\}")
+_CLUSTER_CLIENTS: Final = (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster)
 
-
-def _unreachable(exc: BaseException) -> bool:
-    return isinstance(exc, _UNREACHABLE) and not isinstance(exc, _REJECTED)
-
+# KEYS[1] secret; ARGV[1] a fresh secret. Returns the stored secret (ARGV[1] if none was).
+_SECRET_LUA: Final = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])
+"""
 
 # KEYS[1] lock; ARGV[1] owner.
 _RELEASE_LUA: Final = """
@@ -127,7 +151,7 @@ return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2])}
 """
 
 
-def _where(url: str) -> str:
+def _where_url(url: str) -> str:
     """host:port (or the socket path) of a Redis URL: never the userinfo or query string."""
     try:
         parts = urllib.parse.urlsplit(url)
@@ -163,39 +187,269 @@ def _url_password(url: str) -> str | None:
     return query[0] if query else None
 
 
-def _client_where(client: Any) -> tuple[str, str | None]:
-    """host:port and password of a caller-supplied client's connection pool."""
-    try:
-        kwargs = dict(client.connection_pool.connection_kwargs)
-    except AttributeError:
-        return "<custom Redis client>", None
+def _where_client(client: Any) -> tuple[str, str | None]:
+    """host:port and password of a caller-supplied client (plain, Sentinel-managed or Cluster)."""
+    if isinstance(client, _CLUSTER_CLIENTS):
+        manager = getattr(client, "nodes_manager", None)
+        kwargs: dict[str, Any] = dict(getattr(manager, "connection_kwargs", None) or {})
+        nodes = client.get_nodes()
+        where = f"cluster {nodes[0].host}:{nodes[0].port}" if nodes else "<Redis Cluster>"
+    else:
+        try:
+            kwargs = dict(client.connection_pool.connection_kwargs)
+        except AttributeError:
+            return "<custom Redis client>", None
+        if kwargs.get("path"):
+            where = f"unix:{kwargs['path']}"
+        else:
+            host = str(kwargs.get("host", "localhost"))
+            if ":" in host:
+                host = f"[{host}]"
+            where = f"{host}:{kwargs.get('port', 6379)}"
+            service = getattr(client.connection_pool, "service_name", None)
+            if service:
+                where = f"sentinel service {service}"
     password = kwargs.get("password")
-    password = password if isinstance(password, str) and password else None
-    if kwargs.get("path"):
-        return f"unix:{kwargs['path']}", password
-    host = str(kwargs.get("host", "localhost"))
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{host}:{kwargs.get('port', 6379)}", password
+    return where, password if isinstance(password, str) and password else None
 
 
-class _RedisCommon:
-    """What the sync and async stores share: configuration, key names, decoding, messages."""
+# -- one shape for both classes: plans of Redis calls -------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scripts:
+    """The registered Lua scripts (sync or async `Script` objects: same call signature)."""
+
+    secret: Any
+    release: Any
+    publish: Any
+    touch: Any
+    snapshot: Any
+
+    @classmethod
+    def register(cls, client: Any) -> _Scripts:
+        return cls(
+            secret=client.register_script(_SECRET_LUA),
+            release=client.register_script(_RELEASE_LUA),
+            publish=client.register_script(_PUBLISH_LUA),
+            touch=client.register_script(_TOUCH_LUA),
+            snapshot=client.register_script(_SNAPSHOT_LUA),
+        )
+
+
+# A call: given the client and the scripts, a reply (sync) or an awaitable of one (async).
+_Call = Callable[[Any, _Scripts], Any]
+
+
+@dataclass(frozen=True)
+class _Sleep:
+    seconds: float
+
+
+_Plan = Generator["_Call | _Sleep", Any, _T]
+
+
+class _Plans:
+    """Every store operation, written once, as a generator of `_Call`s (and `_Sleep`s for
+    wait), plus the configuration, key names, decoding and messages both classes share."""
 
     def __init__(
         self,
-        url: str,
         *,
-        client_supplied: Any,
+        where: str,
+        password: str | None,
         prefix: str,
         record_ttl: float,
-        socket_timeout: float,
-        connect_timeout: float,
         poll_interval: float,
-        fallback: Fallback,
+        secret: str | bytes | None,
     ) -> None:
-        if fallback not in ("error", "local"):
-            raise ValueError(f"fallback must be 'error' or 'local', not {fallback!r}")
+        self.where = where
+        self.password = password
+        self.prefix = prefix
+        self.record_ttl_ms = max(1, round(record_ttl * 1000))
+        self.poll_interval = poll_interval
+        self._given = KeyedNames(given_secret(secret)) if secret is not None else None
+        self._names: KeyedNames | None = None
+        self._warned: dict[str, str] = {}
+        self._warned_lock = threading.Lock()
+
+    # -- names
+
+    def secret_key(self) -> str:
+        return f"{self.prefix}secret"
+
+    def record_key(self, names: KeyedNames, key: str) -> str:
+        return f"{self.prefix}session:{names.name(key)}"
+
+    def lock_key(self, names: KeyedNames, key: str) -> str:
+        return f"{self.prefix}lock:{names.name(key)}"
+
+    def names(self, *, create: bool, refresh: bool = False) -> _Plan[KeyedNames | None]:
+        """The store's names: from the given secret, or the secret key in Redis (cached; with
+        `create`, set with SET NX if missing; `refresh` reads it again, as acquire does)."""
+        if self._given is not None:
+            return self._given
+        if self._names is not None and not refresh:
+            return self._names
+        secret_key = self.secret_key()
+        if create:
+            fresh = encode_secret(new_secret()).strip()
+            raw = yield lambda c, s: s.secret(keys=[secret_key], args=[fresh], client=c)
+        else:
+            raw = yield lambda c, s: c.get(secret_key)
+            if raw is None:
+                return None
+        secret = decode_secret(raw.encode() if isinstance(raw, str) else raw)
+        if secret is None:
+            raise StoreUnavailable(
+                f"Redis key {secret_key} at {self.where} does not hold a tabsession store "
+                "secret; delete it (the next sign-in creates a new one)"
+            )
+        self._names = KeyedNames(secret)
+        return self._names
+
+    def _writable(self, *, refresh: bool = False) -> _Plan[KeyedNames]:
+        names = yield from self.names(create=True, refresh=refresh)
+        assert names is not None
+        return names
+
+    # -- the operations
+
+    def now(self) -> _Plan[float]:
+        seconds, microseconds = yield lambda c, s: c.time()
+        return int(seconds) + int(microseconds) / 1_000_000
+
+    def load(self, key: str) -> _Plan[StoredSession | None]:
+        names = yield from self.names(create=False)
+        if names is None:
+            return None
+        record_key = self.record_key(names, key)
+        raw = yield lambda c, s: c.get(record_key)
+        return self.decode(names, key, raw)
+
+    def acquire(self, key: str, owner: str, ttl: float) -> _Plan[bool]:
+        names = yield from self._writable(refresh=True)
+        lock_key, ttl_ms = self.lock_key(names, key), max(1, round(ttl * 1000))
+        return bool((yield lambda c, s: c.set(lock_key, owner, nx=True, px=ttl_ms)))
+
+    def release(self, key: str, owner: str) -> _Plan[None]:
+        names = yield from self._writable()
+        keys = [self.lock_key(names, key)]
+        yield lambda c, s: s.release(keys=keys, args=[owner], client=c)
+
+    def publish(self, key: str, record: StoredSession, owner: str) -> _Plan[bool]:
+        names = yield from self._writable()
+        record_key = self.record_key(names, key)
+        raw = yield lambda c, s: c.get(record_key)
+        current = self.decode(names, key, raw)
+        if current is not None and current.generation >= record.generation:
+            return False
+        ignorable = "" if raw is None or current is not None else _sha1(raw)
+        keys = [self.lock_key(names, key), record_key]
+        sealed = _dumps(names.seal(key, record))
+        args = [owner, record.generation, sealed, self.record_ttl_ms, ignorable]
+        return int((yield lambda c, s: s.publish(keys=keys, args=args, client=c))) == 1
+
+    def touch(self, key: str, generation: int, at: float) -> _Plan[None]:
+        names = yield from self.names(create=False)
+        if names is None:
+            return
+        record_key = self.record_key(names, key)
+        current = self.decode(names, key, (yield lambda c, s: c.get(record_key)))
+        if current is None or current.generation != generation or current.last_used_at >= at:
+            return
+        args = [generation, repr(float(at)), _dumps(current.touched(at)), self.record_ttl_ms]
+        yield lambda c, s: s.touch(keys=[record_key], args=args, client=c)
+
+    def wait(self, key: str, generation: int, timeout: float) -> _Plan[None]:
+        deadline = time.monotonic() + max(0.0, timeout)
+        names = yield from self.names(create=False)
+        if names is None:
+            return  # no secret: nobody ever locked anything here
+        keys = [self.record_key(names, key), self.lock_key(names, key)]
+        for delay in poll_delays(self.poll_interval):
+            raw, lock_exists = yield lambda c, s: s.snapshot(keys=keys, client=c)
+            record = self.decode(names, key, raw)
+            if (record is not None and record.generation > generation) or not int(lock_exists):
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            yield _Sleep(min(delay, remaining))
+
+    # -- replies and errors
+
+    def decode(self, names: KeyedNames, key: str, raw: bytes | str | None) -> StoredSession | None:
+        """The stored record, or None (warning once per stored value) if it is not ours."""
+        if raw is None:
+            self._warned.pop(key, None)
+            return None
+        data = raw.encode() if isinstance(raw, str) else raw
+        parsed = names.parse(key, data)
+        if not isinstance(parsed, str):
+            self._warned.pop(key, None)
+            return parsed
+        fingerprint = hashlib.sha256(data).hexdigest()
+        with self._warned_lock:
+            if self._warned.get(key) == fingerprint:
+                return None
+            self._warned[key] = fingerprint
+        logger.warning(
+            "tabsession Redis store is ignoring key %s at %s: it %s.",
+            self.record_key(names, key),
+            self.where,
+            parsed,
+        )
+        return None
+
+    def error(self, exc: BaseException) -> StoreUnavailable | ConfigurationError:
+        detail = (str(exc) or type(exc).__name__).replace(self.password or "\x00", "***")
+        if isinstance(exc, _REJECTED):
+            return ConfigurationError(f"Redis at {self.where} rejected the credentials: {detail}")
+        if isinstance(exc, _UNREACHABLE):
+            return StoreUnavailable(f"Redis at {self.where} is unreachable: {detail}")
+        return StoreUnavailable(f"Redis at {self.where} failed: {detail}")
+
+
+def _sha1(raw: bytes | str) -> str:
+    data = raw.encode() if isinstance(raw, str) else raw
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
+
+
+def _dumps(record: StoredSession) -> str:
+    return json.dumps(record.to_dict(), separators=(",", ":"))
+
+
+# -- construction, shared ------------------------------------------------------------------------
+
+
+class _RedisBase:
+    """Constructor and properties shared by both classes. Subclasses say what `from_url` builds
+    (`_client_class`) and give a no-retry policy of the matching flavour (`_no_retry`)."""
+
+    _client_class: Any
+    _no_retry: Callable[[], Any]
+
+    def __new__(cls, *args: Any, fallback: Fallback = "error", **kwargs: Any) -> Any:
+        wrapped = _fallback_alias(cls, fallback, args, kwargs)
+        return wrapped if wrapped is not None else super().__new__(cls)
+
+    def __init__(
+        self,
+        target: str | Any = "redis://127.0.0.1:6379/0",
+        *,
+        client: Any = None,
+        prefix: str = DEFAULT_PREFIX,
+        record_ttl: float = 86400.0,
+        socket_timeout: float = 2.0,
+        connect_timeout: float = 2.0,
+        poll_interval: float = 0.05,
+        username: str | None = None,
+        password: str | None = None,
+        secret: str | bytes | None = None,
+        fallback: Fallback = "error",
+    ) -> None:
+        del fallback  # handled by __new__: "local" never gets here
         for name, value in (
             ("record_ttl", record_ttl),
             ("socket_timeout", socket_timeout),
@@ -204,503 +458,244 @@ class _RedisCommon:
         ):
             if not value > 0:
                 raise ValueError(f"{name} must be > 0 seconds, not {value!r}")
-        self._prefix = prefix
-        self._record_ttl_ms = max(1, round(record_ttl * 1000))
-        self._socket_timeout = float(socket_timeout)
-        self._connect_timeout = float(connect_timeout)
-        self._poll_interval = float(poll_interval)
-        self._fallback: Fallback = fallback
-        if client_supplied is not None:
-            self._where, self._password = _client_where(client_supplied)
-            self._url = f"<client for {self._where}>"
-        else:
-            self._where = _where(url)
-            self._password = _url_password(url)
-            self._url = _safe_url(url)
-        self._warned: dict[str, str] = {}
-        self._warned_lock = threading.Lock()
-
-    @property
-    def prefix(self) -> str:
-        return self._prefix
-
-    @property
-    def poll_interval(self) -> float:
-        return self._poll_interval
-
-    def _record_key(self, key: str) -> str:
-        return f"{self._prefix}session:{key}"
-
-    def _lock_key(self, key: str) -> str:
-        return f"{self._prefix}lock:{key}"
-
-    def _scrub(self, text: str) -> str:
-        if self._password:
-            text = text.replace(self._password, "***")
-        return text
-
-    def _error(self, exc: BaseException) -> StoreUnavailable:
-        detail = self._scrub(str(exc)) or type(exc).__name__
-        if isinstance(exc, _REJECTED):
-            return StoreUnavailable(f"Redis at {self._where} rejected the credentials: {detail}")
-        if _unreachable(exc):
-            return StoreUnavailable(f"Redis at {self._where} is unreachable: {detail}")
-        return StoreUnavailable(f"Redis at {self._where} failed: {detail}")
-
-    def _degradation_warning(self, exc: BaseException) -> None:
-        logger.warning(
-            "%s: Redis at %s is unreachable (%s). fallback='local': this store now keeps "
-            "sessions in this process's memory for the rest of its life, even if Redis comes "
-            "back; other processes and hosts no longer share its session.",
-            type(self).__name__,
-            self._where,
-            self._scrub(str(exc)) or type(exc).__name__,
-        )
-
-    def _decode(self, key: str, raw: bytes | str | None) -> StoredSession | None:
-        """The stored record, or None (warning once per stored value) if it is not ours."""
-        if raw is None:
-            self._warned.pop(key, None)
-            return None
-        data = raw.encode() if isinstance(raw, str) else raw
-        try:
-            record = StoredSession.from_dict(json.loads(data))
-        except (ValueError, OverflowError, RecursionError):
-            # Deliberately vague: parser messages can quote the value (a token).
-            reason = "is corrupt or not a tabsession session record"
-        else:
-            if session_key(record.server, record.site_content_url, record.credential_id) == key:
-                self._warned.pop(key, None)
-                return record
-            reason = "holds a session for another server, site or credential than its key says"
-        fingerprint = hashlib.sha256(data).hexdigest()
-        with self._warned_lock:
-            if self._warned.get(key) == fingerprint:
-                return None
-            self._warned[key] = fingerprint
-        logger.warning(
-            "tabsession %s is ignoring Redis key %s at %s: it %s.",
-            type(self).__name__,
-            self._record_key(key),
-            self._where,
-            reason,
-        )
-        return None
-
-    def _judge(self, key: str, raw: bytes | str | None) -> tuple[StoredSession | None, str]:
-        """The usable record in `raw` (or None), and the SHA-1 of `raw` when it is a value that
-        `load()` ignores (so `publish` may overwrite it), else ""."""
-        record = self._decode(key, raw)
-        if raw is None or record is not None:
-            return record, ""
-        data = raw.encode() if isinstance(raw, str) else raw
-        return None, hashlib.sha1(data, usedforsecurity=False).hexdigest()
-
-    def _settled(self, key: str, generation: int, snapshot: Any) -> bool:
-        raw, lock_exists = snapshot
-        record = self._decode(key, raw)
-        return (record is not None and record.generation > generation) or not int(lock_exists)
-
-    @staticmethod
-    def _ttl_ms(ttl: float) -> int:
-        return max(1, round(ttl * 1000))
-
-    @staticmethod
-    def _dumps(record: StoredSession) -> str:
-        return json.dumps(record.to_dict(), separators=(",", ":"))
-
-
-class RedisStore(_RedisCommon):
-    """Share one session between every process and host that can reach one Redis server.
-
-    `url` defaults to a local Redis (`redis://127.0.0.1:6379/0`); credentials and TLS go in the
-    URL (`rediss://user:password@host:6380/0`), or pass a ready `client=` (a `redis.Redis`; its
-    own timeouts and retries then apply, and `close()` leaves it open).
-
-    `prefix` namespaces the keys: change it to keep separate pools of sessions in one database.
-    `record_ttl` (default one day) is how long a record survives without a publish or touch:
-    longer than any Tableau session can idle, short enough that abandoned keys disappear.
-    `socket_timeout` and `connect_timeout` (default 2 s each) bound every call, so a dead or hung
-    Redis costs at most about their sum before `StoreUnavailable`; lower them on a fast local
-    network, raise them over slow links. `wait()` polls every `poll_interval` (default 0.05 s).
-
-    `fallback="error"` (default): when Redis is unreachable every method raises
-    `StoreUnavailable`. `fallback="local"`: on the first unreachable call the store logs one
-    warning and from then on behaves like an in-process `MemoryStore` for the rest of its life
-    (even if Redis comes back), so the process keeps working but no longer shares its session.
-    Redis answering with an error (e.g. a read-only replica) always raises `StoreUnavailable`.
-    """
-
-    def __init__(
-        self,
-        url: str = "redis://127.0.0.1:6379/0",
-        *,
-        client: redis.Redis | None = None,
-        prefix: str = "tabsession:",
-        record_ttl: float = 86400.0,
-        socket_timeout: float = 2.0,
-        connect_timeout: float = 2.0,
-        poll_interval: float = 0.05,
-        fallback: Fallback = "error",
-    ) -> None:
-        super().__init__(
-            url,
-            client_supplied=client,
-            prefix=prefix,
-            record_ttl=record_ttl,
-            socket_timeout=socket_timeout,
-            connect_timeout=connect_timeout,
-            poll_interval=poll_interval,
-            fallback=fallback,
-        )
+        if client is None and not isinstance(target, str):
+            client, target = target, None  # RedisStore(existing_client)
         self._owns_client = client is None
         if client is None:
+            url = str(target)
+            self._url = _safe_url(url)
+            where, url_password = _where_url(url), _url_password(url)
+            options: dict[str, Any] = {}
+            if username is not None:
+                options["username"] = username
+            if password is not None:
+                options["password"] = password
             try:
-                client = redis.Redis.from_url(
+                client = self._client_class.from_url(
                     url,
                     socket_timeout=socket_timeout,
                     socket_connect_timeout=connect_timeout,
-                    retry=Retry(NoBackoff(), 0),
+                    retry=type(self)._no_retry(),
                     health_check_interval=0,
+                    **options,
                 )
             except ValueError:
                 raise ValueError(f"invalid Redis URL {self._url!r}") from None
-        self._client: redis.Redis = client
-        self._release_script = client.register_script(_RELEASE_LUA)
-        self._publish_script = client.register_script(_PUBLISH_LUA)
-        self._touch_script = client.register_script(_TOUCH_LUA)
-        self._snapshot_script = client.register_script(_SNAPSHOT_LUA)
-        self._local: MemoryStore | None = None
-        self._degrade_lock = threading.Lock()
+            password = password or url_password
+        else:
+            where, client_password = _where_client(client)
+            self._url = f"<client for {where}>"
+            password = password or client_password
+        if isinstance(client, _CLUSTER_CLIENTS) and not _HASH_TAG.search(prefix):
+            raise ValueError(
+                f"prefix {prefix!r} has no hash tag: on Redis Cluster a record and its lock must "
+                "share a slot; use a prefix like '{tabsession}:' (the default)"
+            )
+        self._client = client
+        self._scripts = _Scripts.register(client)
+        self._plans = _Plans(
+            where=where,
+            password=password,
+            prefix=prefix,
+            record_ttl=record_ttl,
+            poll_interval=float(poll_interval),
+            secret=secret,
+        )
 
     @property
-    def degraded(self) -> bool:
-        """True once `fallback="local"` has switched this store to process memory."""
-        return self._local is not None
+    def prefix(self) -> str:
+        return self._plans.prefix
 
-    def _redis(self, call: Callable[[], _T]) -> _T | MemoryStore:
-        """Run one Redis call. On failure raise `StoreUnavailable`, or (fallback="local" and
-        Redis unreachable) return the in-process store the caller must use instead."""
-        try:
-            return call()
-        except (RedisError, OSError) as exc:
-            if self._fallback == "local" and _unreachable(exc):
-                return self._degrade(exc)
-            raise self._error(exc) from exc
+    @property
+    def poll_interval(self) -> float:
+        return self._plans.poll_interval
 
-    def _degrade(self, exc: BaseException) -> MemoryStore:
-        with self._degrade_lock:
-            if self._local is None:
-                self._local = MemoryStore()
-                self._degradation_warning(exc)
-            return self._local
+    @property
+    def client(self) -> Any:
+        """The redis-py client this store talks through."""
+        return self._client
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._url!r}, prefix={self._plans.prefix!r})"
+
+
+def _fallback_alias(cls: type, fallback: Fallback, args: Any, kwargs: Any) -> Any:
+    """`fallback="local"`: the store wrapped in a FallbackStore (None for plain "error")."""
+    if fallback == "error":
+        return None
+    if fallback != "local":
+        raise ValueError(f"fallback must be 'error' or 'local', not {fallback!r}")
+    from tabsession.stores import fallback as wrappers
+
+    primary = cls(*args, **kwargs)
+    if issubclass(cls, AsyncRedisStore):
+        return wrappers.AsyncFallbackStore(primary)
+    return wrappers.FallbackStore(primary)
+
+
+class RedisStore(_RedisBase):
+    """Share one session between every process and host that can reach one Redis server.
+
+    `target` is a URL (default a local Redis, `redis://127.0.0.1:6379/0`; `rediss://` for TLS,
+    `rediss://user:password@host:6380/0` with an ACL user) or an existing client: a
+    `redis.Redis`, one from `Sentinel.master_for()`, or a `redis.cluster.RedisCluster` (also
+    accepted as `client=`). `username=`/`password=` keep credentials out of the URL. A client
+    given keeps its own timeouts and retries, and `close()` leaves it open.
+
+    `prefix` namespaces the keys: change it to keep separate pools of sessions in one database
+    (keep a `{hash tag}` in it for Redis Cluster). `record_ttl` (default one day) is how long a
+    record survives without a publish or touch: longer than any Tableau session can idle, short
+    enough that abandoned keys disappear. `socket_timeout` and `connect_timeout` (default 2 s
+    each) bound every call, so a dead or hung Redis costs at most about their sum before
+    `StoreUnavailable`; lower them on a fast local network, raise them over slow links. `wait()`
+    polls 5 ms after it starts, then less and less often, at most every `poll_interval` (0.05 s).
+    `secret` replaces the random secret kept in Redis (at least 16 bytes): then the Redis keys
+    alone reveal nothing about the credentials, even to someone who can read every key.
+
+    `fallback="error"` (default): when Redis is unreachable every method raises
+    `StoreUnavailable`. `fallback="local"` returns `FallbackStore(RedisStore(...))` instead: it
+    keeps working from process memory while Redis is down and goes back to Redis when it answers.
+    """
+
+    _client: redis.Redis
+    _client_class = redis.Redis
+
+    @staticmethod
+    def _no_retry() -> Any:
+        return Retry(NoBackoff(), 0)
+
+    def _run(self, plan: _Plan[_T]) -> _T:
+        reply: Any = None
+        while True:
+            try:
+                step = plan.send(reply)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            if isinstance(step, _Sleep):
+                time.sleep(step.seconds)
+                reply = None
+                continue
+            try:
+                reply = step(self._client, self._scripts)
+            except _FAILURES as exc:
+                raise self._plans.error(exc) from exc
+
+    def record_key(self, key: str) -> str:
+        """The Redis key of `key`'s record (creating the store's secret if it has none)."""
+        return self._plans.record_key(self._run(self._plans._writable()), key)
+
+    def lock_key(self, key: str) -> str:
+        """The Redis key of `key`'s sign-in lock."""
+        return self._plans.lock_key(self._run(self._plans._writable()), key)
 
     def now(self) -> float:
         """The Redis server's clock (`TIME`), shared by every host using this store."""
-        local = self._local
-        if local is None:
-            result = self._redis(self._client.time)
-            if not isinstance(result, MemoryStore):
-                seconds, microseconds = result
-                return int(seconds) + int(microseconds) / 1_000_000
-            local = result
-        return local.now()
+        return self._run(self._plans.now())
 
     def load(self, key: str) -> StoredSession | None:
-        local = self._local
-        if local is None:
-            result = self._redis(lambda: self._client.get(self._record_key(key)))
-            if not isinstance(result, MemoryStore):
-                return self._decode(key, result)
-            local = result
-        return local.load(key)
+        return self._run(self._plans.load(key))
 
     def acquire(self, key: str, owner: str, ttl: float) -> bool:
         """`SET lock owner NX PX ttl`: the lock expires `ttl` seconds after a crashed holder."""
-        local = self._local
-        if local is None:
-            lock_key, ttl_ms = self._lock_key(key), self._ttl_ms(ttl)
-            result = self._redis(lambda: self._client.set(lock_key, owner, nx=True, px=ttl_ms))
-            if not isinstance(result, MemoryStore):
-                return bool(result)
-            local = result
-        return local.acquire(key, owner, ttl)
+        return self._run(self._plans.acquire(key, owner, ttl))
 
     def release(self, key: str, owner: str) -> None:
-        local = self._local
-        if local is None:
-            keys = [self._lock_key(key)]
-            result = self._redis(lambda: self._release_script(keys=keys, args=[owner]))
-            if not isinstance(result, MemoryStore):
-                return
-            local = result
-        local.release(key, owner)
+        self._run(self._plans.release(key, owner))
 
     def publish(self, key: str, record: StoredSession, owner: str) -> bool:
         """Store `record` if `owner` holds the lock and it raises the stored generation (checked
-        atomically on the server). A stored value `load()` ignores (corrupt, foreign) is
-        overwritten."""
-        local = self._local
-        if local is None:
-            record_key = self._record_key(key)
-            raw = self._redis(lambda: self._client.get(record_key))
-            if isinstance(raw, MemoryStore):
-                return raw.publish(key, record, owner)
-            current, ignorable = self._judge(key, raw)
-            if current is not None and current.generation >= record.generation:
-                return False
-            keys = [self._lock_key(key), record_key]
-            args: list[_Arg] = [owner, record.generation, self._dumps(record)]
-            args += [self._record_ttl_ms, ignorable]
-            result = self._redis(lambda: self._publish_script(keys=keys, args=args))
-            if not isinstance(result, MemoryStore):
-                return int(result) == 1
-            local = result
-        return local.publish(key, record, owner)
+        atomically on the server). A stored value `load()` ignores is overwritten."""
+        return self._run(self._plans.publish(key, record, owner))
 
     def touch(self, key: str, generation: int, at: float) -> None:
         """Update `last_used_at` (and refresh the record's TTL) if `generation` is current.
-
-        Raises `StoreUnavailable` when Redis is unreachable, like every other method; callers
-        treating touch as best effort should catch it.
-        """
-        local = self._local
-        if local is None:
-            raw = self._redis(lambda: self._client.get(self._record_key(key)))
-            if not isinstance(raw, MemoryStore):
-                current = self._decode(key, raw)
-                if current is None or current.generation != generation:
-                    return
-                if current.last_used_at >= at:
-                    return
-                keys = [self._record_key(key)]
-                touched = self._dumps(current.touched(at))
-                args: list[_Arg] = [generation, repr(float(at)), touched, self._record_ttl_ms]
-                result = self._redis(lambda: self._touch_script(keys=keys, args=args))
-                if not isinstance(result, MemoryStore):
-                    return
-                local = result
-            else:
-                local = raw
-        local.touch(key, generation, at)
+        Raises `StoreUnavailable` when Redis is unreachable, like every other method."""
+        self._run(self._plans.touch(key, generation, at))
 
     def wait(self, key: str, generation: int, timeout: float) -> None:
-        """Poll every `poll_interval` until a newer generation is stored, the lock is free, or
-        `timeout` seconds pass."""
-        deadline = time.monotonic() + max(0.0, timeout)
-        keys = [self._record_key(key), self._lock_key(key)]
-        while True:
-            local = self._local
-            if local is not None:
-                local.wait(key, generation, max(0.0, deadline - time.monotonic()))
-                return
-            result = self._redis(lambda: self._snapshot_script(keys=keys))
-            if not isinstance(result, MemoryStore) and self._settled(key, generation, result):
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            if not isinstance(result, MemoryStore):
-                time.sleep(min(self._poll_interval, remaining))
+        """Poll until a newer generation is stored, the lock is free, or `timeout` passes."""
+        self._run(self._plans.wait(key, generation, timeout))
 
     def close(self) -> None:
         """Close the connection pool (only if this store created the client). Never raises."""
         if self._owns_client:
             try:
                 self._client.close()
-            except (RedisError, OSError) as exc:  # pragma: no cover - close rarely fails
+            except _FAILURES as exc:  # pragma: no cover - close rarely fails
                 logger.debug("closing %r failed: %s", self, exc)
 
-    def __repr__(self) -> str:
-        mode = ", degraded to local memory" if self._local is not None else ""
-        return f"RedisStore({self._url!r}, prefix={self._prefix!r}{mode})"
 
-
-class AsyncRedisStore(_RedisCommon):
+class AsyncRedisStore(_RedisBase):
     """The asyncio twin of `RedisStore`, on `redis.asyncio` (native async, no threads).
 
-    Same constructor, keys, scripts, defaults and failure behaviour as `RedisStore`, so sync and
-    async clients on any host share one session. `client=` takes a `redis.asyncio.Redis`. Use
-    one instance per event loop (redis.asyncio connections belong to the loop that opened them)
-    and `await store.close()` when done. With `fallback="local"` it degrades to an
-    `AsyncMemoryStore`.
+    Same constructor, keys, scripts, defaults and failure behaviour, so sync and async clients on
+    any host share one session. Takes a `redis.asyncio.Redis` (or `redis.asyncio.RedisCluster`,
+    or one from `redis.asyncio.Sentinel.master_for()`). Use one instance per event loop
+    (redis.asyncio connections belong to the loop that opened them) and `await store.close()`.
     """
 
-    def __init__(
-        self,
-        url: str = "redis://127.0.0.1:6379/0",
-        *,
-        client: redis.asyncio.Redis | None = None,
-        prefix: str = "tabsession:",
-        record_ttl: float = 86400.0,
-        socket_timeout: float = 2.0,
-        connect_timeout: float = 2.0,
-        poll_interval: float = 0.05,
-        fallback: Fallback = "error",
-    ) -> None:
-        super().__init__(
-            url,
-            client_supplied=client,
-            prefix=prefix,
-            record_ttl=record_ttl,
-            socket_timeout=socket_timeout,
-            connect_timeout=connect_timeout,
-            poll_interval=poll_interval,
-            fallback=fallback,
-        )
-        self._owns_client = client is None
-        if client is None:
+    _client: redis.asyncio.Redis
+    _client_class = redis.asyncio.Redis
+
+    @staticmethod
+    def _no_retry() -> Any:
+        return AsyncRetry(NoBackoff(), 0)
+
+    async def _run(self, plan: _Plan[_T]) -> _T:
+        reply: Any = None
+        while True:
             try:
-                client = redis.asyncio.Redis.from_url(
-                    url,
-                    socket_timeout=socket_timeout,
-                    socket_connect_timeout=connect_timeout,
-                    retry=AsyncRetry(NoBackoff(), 0),
-                    health_check_interval=0,
-                )
-            except ValueError:
-                raise ValueError(f"invalid Redis URL {self._url!r}") from None
-        self._client: redis.asyncio.Redis = client
-        self._release_script = client.register_script(_RELEASE_LUA)
-        self._publish_script = client.register_script(_PUBLISH_LUA)
-        self._touch_script = client.register_script(_TOUCH_LUA)
-        self._snapshot_script = client.register_script(_SNAPSHOT_LUA)
-        self._local: AsyncMemoryStore | None = None
+                step = plan.send(reply)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            if isinstance(step, _Sleep):
+                await asyncio.sleep(step.seconds)
+                reply = None
+                continue
+            try:
+                awaitable: Awaitable[Any] = step(self._client, self._scripts)
+                reply = await awaitable
+            except _FAILURES as exc:
+                raise self._plans.error(exc) from exc
 
-    @property
-    def degraded(self) -> bool:
-        """True once `fallback="local"` has switched this store to process memory."""
-        return self._local is not None
+    async def record_key(self, key: str) -> str:
+        """The Redis key of `key`'s record (creating the store's secret if it has none)."""
+        return self._plans.record_key(await self._run(self._plans._writable()), key)
 
-    async def _redis(self, call: Callable[[], Awaitable[_T]]) -> _T | AsyncMemoryStore:
-        try:
-            return await call()
-        except (RedisError, *_UNREACHABLE) as exc:
-            if self._fallback == "local" and _unreachable(exc):
-                return self._degrade(exc)
-            raise self._error(exc) from exc
-
-    def _degrade(self, exc: BaseException) -> AsyncMemoryStore:
-        if self._local is None:
-            self._local = AsyncMemoryStore()
-            self._degradation_warning(exc)
-        return self._local
+    async def lock_key(self, key: str) -> str:
+        """The Redis key of `key`'s sign-in lock."""
+        return self._plans.lock_key(await self._run(self._plans._writable()), key)
 
     async def now(self) -> float:
         """The Redis server's clock (`TIME`), shared by every host using this store."""
-        local = self._local
-        if local is None:
-            result = await self._redis(self._client.time)
-            if not isinstance(result, AsyncMemoryStore):
-                seconds, microseconds = result
-                return int(seconds) + int(microseconds) / 1_000_000
-            local = result
-        return await local.now()
+        return await self._run(self._plans.now())
 
     async def load(self, key: str) -> StoredSession | None:
-        local = self._local
-        if local is None:
-            result = await self._redis(lambda: self._client.get(self._record_key(key)))
-            if not isinstance(result, AsyncMemoryStore):
-                return self._decode(key, result)
-            local = result
-        return await local.load(key)
+        return await self._run(self._plans.load(key))
 
     async def acquire(self, key: str, owner: str, ttl: float) -> bool:
         """`SET lock owner NX PX ttl`: the lock expires `ttl` seconds after a crashed holder."""
-        local = self._local
-        if local is None:
-            lock_key, ttl_ms = self._lock_key(key), self._ttl_ms(ttl)
-            result = await self._redis(
-                lambda: self._client.set(lock_key, owner, nx=True, px=ttl_ms)
-            )
-            if not isinstance(result, AsyncMemoryStore):
-                return bool(result)
-            local = result
-        return await local.acquire(key, owner, ttl)
+        return await self._run(self._plans.acquire(key, owner, ttl))
 
     async def release(self, key: str, owner: str) -> None:
-        local = self._local
-        if local is None:
-            keys = [self._lock_key(key)]
-            result = await self._redis(lambda: self._release_script(keys=keys, args=[owner]))
-            if not isinstance(result, AsyncMemoryStore):
-                return
-            local = result
-        await local.release(key, owner)
+        await self._run(self._plans.release(key, owner))
 
     async def publish(self, key: str, record: StoredSession, owner: str) -> bool:
-        """Store `record` if `owner` holds the lock and it raises the stored generation (checked
-        atomically on the server). A stored value `load()` ignores is overwritten."""
-        local = self._local
-        if local is None:
-            record_key = self._record_key(key)
-            raw = await self._redis(lambda: self._client.get(record_key))
-            if isinstance(raw, AsyncMemoryStore):
-                return await raw.publish(key, record, owner)
-            current, ignorable = self._judge(key, raw)
-            if current is not None and current.generation >= record.generation:
-                return False
-            keys = [self._lock_key(key), record_key]
-            args: list[_Arg] = [owner, record.generation, self._dumps(record)]
-            args += [self._record_ttl_ms, ignorable]
-            result = await self._redis(lambda: self._publish_script(keys=keys, args=args))
-            if not isinstance(result, AsyncMemoryStore):
-                return int(result) == 1
-            local = result
-        return await local.publish(key, record, owner)
+        """Store `record` if `owner` holds the lock and it raises the stored generation."""
+        return await self._run(self._plans.publish(key, record, owner))
 
     async def touch(self, key: str, generation: int, at: float) -> None:
-        """Update `last_used_at` (and refresh the record's TTL) if `generation` is current.
-        Raises `StoreUnavailable` when Redis is unreachable."""
-        local = self._local
-        if local is None:
-            raw = await self._redis(lambda: self._client.get(self._record_key(key)))
-            if not isinstance(raw, AsyncMemoryStore):
-                current = self._decode(key, raw)
-                if current is None or current.generation != generation:
-                    return
-                if current.last_used_at >= at:
-                    return
-                keys = [self._record_key(key)]
-                touched = self._dumps(current.touched(at))
-                args: list[_Arg] = [generation, repr(float(at)), touched, self._record_ttl_ms]
-                result = await self._redis(lambda: self._touch_script(keys=keys, args=args))
-                if not isinstance(result, AsyncMemoryStore):
-                    return
-                local = result
-            else:
-                local = raw
-        await local.touch(key, generation, at)
+        """Update `last_used_at` (and refresh the record's TTL) if `generation` is current."""
+        await self._run(self._plans.touch(key, generation, at))
 
     async def wait(self, key: str, generation: int, timeout: float) -> None:
-        """Poll every `poll_interval` until a newer generation is stored, the lock is free, or
-        `timeout` seconds pass."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, timeout)
-        keys = [self._record_key(key), self._lock_key(key)]
-        while True:
-            local = self._local
-            if local is not None:
-                await local.wait(key, generation, max(0.0, deadline - loop.time()))
-                return
-            result = await self._redis(lambda: self._snapshot_script(keys=keys))
-            if not isinstance(result, AsyncMemoryStore) and self._settled(key, generation, result):
-                return
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            if not isinstance(result, AsyncMemoryStore):
-                await asyncio.sleep(min(self._poll_interval, remaining))
+        """Poll until a newer generation is stored, the lock is free, or `timeout` passes."""
+        await self._run(self._plans.wait(key, generation, timeout))
 
     async def close(self) -> None:
         """Close the connection pool (only if this store created the client). Never raises."""
         if self._owns_client:
             try:
                 await self._client.aclose()
-            except (RedisError, OSError) as exc:  # pragma: no cover - close rarely fails
+            except _FAILURES as exc:  # pragma: no cover - close rarely fails
                 logger.debug("closing %r failed: %s", self, exc)
-
-    def __repr__(self) -> str:
-        mode = ", degraded to local memory" if self._local is not None else ""
-        return f"AsyncRedisStore({self._url!r}, prefix={self._prefix!r}{mode})"
