@@ -124,6 +124,16 @@ class ClientConfig:
             )
         if max_body is not None and (not isinstance(max_body, int) or max_body < 1):
             raise ConfigurationError("max_body is a positive number of bytes, or None (no cap)")
+        if wait_timeout is None:
+            wait_timeout = max(DEFAULT_WAIT_TIMEOUT, lock_ttl)
+        if not wait_timeout > 0 or failure_cooldown < 0:
+            raise ConfigurationError("wait_timeout must be positive, failure_cooldown >= 0")
+        if wait_timeout < lock_ttl:
+            raise ConfigurationError(
+                f"wait_timeout ({wait_timeout:g}s) must be at least lock_ttl ({lock_ttl:g}s): "
+                "a worker waiting for another's sign-in would give up while that sign-in (or a "
+                "crashed holder's lock) may still stand"
+            )
         return cls(
             server=normalized,
             auth=auth,

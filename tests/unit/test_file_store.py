@@ -772,8 +772,8 @@ def test_wait_timeout_must_cover_the_lock_ttl(tmp_path: Path) -> None:
     with pytest.raises(tabsession.ConfigurationError, match="at least lock_ttl"):
         tabsession.Client("https://t.example.com", auth, store=store, wait_timeout=30.0)
     client = tabsession.Client("https://t.example.com", auth, store=store, timeout=120.0)
-    assert client._core.manager.wait_timeout == client._core.manager.lock_ttl == 150.0
+    assert client._core.config.wait_timeout == client._core.config.lock_ttl == 150.0
     client.close()
     client = tabsession.Client("https://t.example.com", auth, store=store)
-    assert client._core.manager.wait_timeout == 120.0
+    assert client._core.config.wait_timeout == 120.0
     client.close()

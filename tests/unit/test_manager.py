@@ -88,7 +88,9 @@ class Harness:
             shared_store=shared_store,
             clock=self.clock,
             retry=RetryPolicy.none(),
-            wait_timeout=5.0,
+            wait_timeout=30.0,
+            lock_ttl=25.0,
+            timeout=1.0,
         )
         self.manager = SessionManager(
             config=config,
@@ -586,6 +588,6 @@ def test_waiting_for_another_workers_sign_in_gives_up_at_the_deadline() -> None:
     store = NoWaitStore(h.clock)
     store._slots = h.store._slots  # same records and locks
     h.script.store = store
-    with pytest.raises(TableauError, match="waited 5s"):
+    with pytest.raises(TableauError, match="waited 30s"):
         h.session()
     assert h.tableau.signins == 0
