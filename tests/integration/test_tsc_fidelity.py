@@ -55,7 +55,7 @@ def test_pat_sign_in_version_and_pager_over_every_kind(tableau_emulator: Emulato
     workbook = next(iter(TSC.Pager(server.workbooks)))
     assert workbook.name == "Workbook 00001"
     assert workbook.created_at is not None
-    assert workbook.project_name == "default"
+    assert workbook.project_name == "Default"
     assert workbook.tags == {"seeded", "batch0"}
     server.auth.sign_out()
     assert not server.is_signed_in()

@@ -15,7 +15,7 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from tabsession.emulator import control
@@ -63,6 +63,14 @@ def _error_response(error: ApiError, fmt: Format, version: str) -> tuple[Respons
 
 
 def _reply_response(reply: Reply, fmt: Format, version: str) -> Response:
+    if reply.stream is not None:
+        return StreamingResponse(
+            reply.stream, reply.status, headers=reply.headers, media_type=reply.media_type
+        )
+    if reply.body is not None:
+        return Response(
+            reply.body, reply.status, headers=reply.headers, media_type=reply.media_type
+        )
     if reply.status == 204 or (not reply.children and reply.status >= 300):
         return Response(b"", reply.status, headers=reply.headers)
     body = render(reply.children, fmt, version)

@@ -1,0 +1,92 @@
+"""Jobs: `GET jobs/{id}` in the schema's `job` shape, `PUT jobs/{id}` (cancel), and the answers
+of the endpoints that start jobs (refresh)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tabsession.emulator.http.call import Call, Reply
+from tabsession.emulator.http.render import Text, node_from_item
+from tabsession.emulator.state.jobs import FINISH_CODES, Job
+from tabsession.emulator.state.seed import iso
+
+__all__ = ["cancel_job", "get_job", "job_shape", "refresh", "seeded_job_shape"]
+
+_TYPES = {"refresh_extracts": "RefreshExtract"}
+_FAILED_NOTE = "The refresh failed (emulated by a job_failure fault rule)."
+
+
+def job_shape(job: Job, now: float) -> dict[str, Any]:
+    """A started job as `GET jobs/{id}`, the refresh answer and asJob publishes show it."""
+    status = job.status(now)
+    done = status in FINISH_CODES
+    out: dict[str, Any] = {
+        "id": job.id,
+        "mode": "Asynchronous",
+        "type": job.type,
+        "progress": job.progress(now),
+        "createdAt": iso(job.created),
+        "startedAt": None if status == "Pending" else iso(job.started_at()),
+        "updatedAt": iso(min(now, job.ended_at())),
+        "completedAt": iso(job.ended_at()) if done else None,
+        "finishCode": FINISH_CODES.get(status),
+    }
+    if job.type == "RefreshExtract":
+        notes = {"Failed": _FAILED_NOTE, "Cancelled": "The job was cancelled."}.get(status, "")
+        out["extractRefreshJob"] = {"notes": Text(notes), job.target_kind: dict(job.target)}
+    return out
+
+
+def seeded_job_shape(background: Mapping[str, Any]) -> dict[str, Any]:
+    """A seeded `backgroundJob` item in the `job` shape."""
+    status = str(background.get("status", ""))
+    target_kind = "workbook" if background.get("_workbook") else "datasource"
+    target = background.get("_workbook") or background.get("_datasource") or {}
+    return {
+        "id": background["id"],
+        "mode": "Asynchronous",
+        "type": _TYPES.get(str(background.get("jobType")), "RefreshExtract"),
+        "progress": 100 if status in FINISH_CODES else 0,
+        "createdAt": background.get("createdAt"),
+        "startedAt": background.get("startedAt"),
+        "updatedAt": background.get("endedAt") or background.get("startedAt"),
+        "completedAt": background.get("endedAt"),
+        "finishCode": FINISH_CODES.get(status),
+        "extractRefreshJob": {
+            "notes": Text("The refresh failed." if status == "Failed" else ""),
+            target_kind: dict(target),
+        },
+    }
+
+
+def get_job(call: Call) -> Reply:
+    site = call.require_site()
+    board = call.state.jobs_for(site.id)
+    job = board.find(call.match["id"])
+    if job is not None:
+        return Reply(200, [node_from_item("job", job_shape(job, board.now()))])
+    seeded = site.content.get("jobs", call.match["id"])
+    return Reply(200, [node_from_item("job", seeded_job_shape(seeded))])
+
+
+def cancel_job(call: Call) -> Reply:
+    """PUT jobs/{id}: a running job ends Cancelled; the answer is the job as it now is."""
+    board = call.state.jobs_for(call.require_site().id)
+    job = board.cancel(call.match["id"])
+    return Reply(200, [node_from_item("job", job_shape(job, board.now()))])
+
+
+def refresh(kind: str) -> Any:
+    """POST workbooks/{id}/refresh and datasources/{id}/refresh: 202 with a new job."""
+    singular = kind[:-1]
+
+    def handler(call: Call) -> Reply:
+        site = call.require_site()
+        item = site.content.get(kind, call.match["id"])
+        fails = call.state.faults.job_fails(call.method, call.path)
+        board = call.state.jobs_for(site.id)
+        job = board.start("RefreshExtract", singular, item, fails=fails)
+        return Reply(202, [node_from_item("job", job_shape(job, board.now()))])
+
+    return handler
