@@ -179,7 +179,7 @@ def _xml_item(tag: str, item: Mapping[str, Any], out: list[str]) -> None:
     out.append(">")
     for key, value in nested:
         if type(value) is Text:
-            out.append(f"<{key}>{escape(_xml_text(value))}</{key}>")
+            out.append(f"<{key}>{escape(_xml_text(value))}</{key}>" if value else f"<{key}/>")
         elif isinstance(value, list):
             if not value:
                 out.append(f"<{key}/>")
@@ -247,7 +247,7 @@ def _json_item(item: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {key: _attr(value) for key, value in attrs}
     for key, value in nested:
         if type(value) is Text:
-            out[key] = str(value)
+            out[key] = str(value) if value else {}  # an empty element is {} in Tableau's JSON
         elif isinstance(value, list):
             out[key] = {_singular(key): [_json_item(v) for v in value]} if value else {}
         else:
