@@ -100,7 +100,7 @@ ROUTES: tuple[Route, ...] = (
     _route(
         f"{_SITE}/groups/{_ID}/users/(?P<user_id>[^/]+)", {"DELETE": content.remove_group_member}
     ),
-    _route(f"{_SITE}/jobs", {"GET": content.listing("jobs")}),
+    _route(f"{_SITE}/jobs", {"GET": jobs.list_jobs}),
     _route(f"{_SITE}/jobs/{_ID}", {"GET": jobs.get_job, "PUT": jobs.cancel_job}),
 )
 

@@ -25,6 +25,7 @@ __all__ = [
     "get",
     "group_users",
     "listing",
+    "page_reply",
     "remove_group_member",
     "update",
     "workbook_views",
@@ -48,7 +49,7 @@ def _with_usage(call: Call, kind: str, item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def _page_reply(call: Call, kind: str, query: Query, page: Page) -> Reply:
+def page_reply(call: Call, kind: str, query: Query, page: Page) -> Reply:
     spec = KINDS[kind]
     selection = field_selection(query.fields, spec.singular)
     pagination = Node(
@@ -81,7 +82,7 @@ def listing(kind: str) -> Handler:
 
     def handler(call: Call) -> Reply:
         query = parse_query(call.params, KINDS[kind].fields)
-        return _page_reply(call, kind, query, call.require_site().content.list_page(kind, query))
+        return page_reply(call, kind, query, call.require_site().content.list_page(kind, query))
 
     return handler
 
@@ -123,7 +124,7 @@ def group_users(call: Call) -> Reply:
     members = content.group_members(call.match["id"])
     query = parse_query(call.params, KINDS["users"].fields)
     page = content.list_page("users", query, within=lambda u: u["id"] in members)
-    return _page_reply(call, "users", query, page)
+    return page_reply(call, "users", query, page)
 
 
 def add_group_member(call: Call) -> Reply:

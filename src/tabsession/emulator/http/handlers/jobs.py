@@ -7,11 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from tabsession.emulator.http.call import Call, Reply
+from tabsession.emulator.http.handlers.content import listing, page_reply
 from tabsession.emulator.http.render import Text, node_from_item
 from tabsession.emulator.state.jobs import FINISH_CODES, Job
+from tabsession.emulator.state.kinds import KINDS
+from tabsession.emulator.state.query import MAX_PAGE_SIZE, parse_query, run_query
 from tabsession.emulator.state.seed import iso
 
-__all__ = ["cancel_job", "get_job", "job_shape", "refresh", "seeded_job_shape"]
+__all__ = ["cancel_job", "get_job", "job_shape", "list_jobs", "refresh", "seeded_job_shape"]
 
 _TYPES = {"refresh_extracts": "RefreshExtract"}
 _FAILED_NOTE = "The refresh failed (emulated by a job_failure fault rule)."
@@ -58,6 +61,51 @@ def seeded_job_shape(background: Mapping[str, Any]) -> dict[str, Any]:
             target_kind: dict(target),
         },
     }
+
+
+def background_shape(job: Job, now: float) -> dict[str, Any]:
+    """A started job as the `GET jobs` listing shows it (`backgroundJob`)."""
+    status = job.status(now)
+    done = status in FINISH_CODES
+    return {
+        "id": job.id,
+        "status": status,
+        "createdAt": iso(job.created),
+        "startedAt": None if status == "Pending" else iso(job.started_at()),
+        "endedAt": iso(job.ended_at()) if done else None,
+        "priority": 50,
+        "jobType": "refresh_extracts" if job.type == "RefreshExtract" else "publish",
+        "title": job.target.get("name", ""),
+        "subtitle": "Workbook" if job.target_kind == "workbook" else "Data Source",
+    }
+
+
+_seeded_listing = listing("jobs")
+
+
+def list_jobs(call: Call) -> Reply:
+    """GET jobs: the seeded jobs, then those started since (refreshes, asJob publishes), one
+    filtered, sorted and paged listing. Without started jobs it is the plain seeded listing."""
+    site = call.require_site()
+    board = call.state.jobs_for(site.id)
+    started = board.all()
+    if not started:
+        return _seeded_listing(call)
+    fields = KINDS["jobs"].fields
+    seeded: list[dict[str, Any]] = []
+    number = 1
+    while True:  # bounded: the seeded jobs are a fixed number, read a page at a time
+        batch = site.content.list_page(
+            "jobs", parse_query({"pageSize": str(MAX_PAGE_SIZE), "pageNumber": str(number)}, fields)
+        )
+        seeded.extend(batch.items)
+        if number * MAX_PAGE_SIZE >= batch.total:
+            break
+        number += 1
+    now = board.now()
+    items = [*seeded, *(background_shape(job, now) for job in started)]
+    query = parse_query(call.params, fields)
+    return page_reply(call, "jobs", query, run_query(items, query, fields))
 
 
 def get_job(call: Call) -> Reply:
