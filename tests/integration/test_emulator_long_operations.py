@@ -29,6 +29,10 @@ def multipart(*parts: tuple[str, str | None, bytes]) -> tuple[bytes, dict[str, s
     return bytes(out), {"Content-Type": f"multipart/mixed; boundary={BOUNDARY}"}
 
 
+def workbook_payload(name: str, project_id: str) -> str:
+    return f'<tsRequest><workbook name="{name}"><project id="{project_id}"/></workbook></tsRequest>'
+
+
 class Api:
     """A signed-in JSON client of one emulator's Default (or first) site."""
 
@@ -66,7 +70,7 @@ class Api:
     def publish_workbook(
         self, name: str, data: bytes, filename: str = "book.twbx", query: str = ""
     ) -> httpx.Response:
-        payload = f'<tsRequest><workbook name="{name}"><project id="{self.default_project()}"/></workbook></tsRequest>'
+        payload = workbook_payload(name, self.default_project())
         body, headers = multipart(
             ("request_payload", None, payload.encode()), ("tableau_workbook", filename, data)
         )
@@ -150,7 +154,7 @@ def _chunked(api: Api, blocks: list[bytes]) -> tuple[str, list[httpx.Response]]:
 
 
 def _commit(api: Api, upload_id: str, name: str, file_type: str = "twbx") -> httpx.Response:
-    payload = f'<tsRequest><workbook name="{name}"><project id="{api.default_project()}"/></workbook></tsRequest>'
+    payload = workbook_payload(name, api.default_project())
     body, headers = multipart(("request_payload", None, payload.encode()))
     query = f"uploadSessionId={upload_id}&workbookType={file_type}"
     return api("POST", f"workbooks?{query}", content=body, headers=headers)

@@ -92,7 +92,7 @@ def list_jobs(call: Call) -> Reply:
     if not started:
         return _seeded_listing(call)
     fields = KINDS["jobs"].fields
-    seeded: list[dict[str, Any]] = []
+    seeded: list[Mapping[str, Any]] = []
     number = 1
     while True:  # bounded: the seeded jobs are a fixed number, read a page at a time
         batch = site.content.list_page(
@@ -103,7 +103,7 @@ def list_jobs(call: Call) -> Reply:
             break
         number += 1
     now = board.now()
-    items = [*seeded, *(background_shape(job, now) for job in started)]
+    items: list[Mapping[str, Any]] = [*seeded, *(background_shape(j, now) for j in started)]
     query = parse_query(call.params, fields)
     return page_reply(call, "jobs", query, run_query(items, query, fields))
 
