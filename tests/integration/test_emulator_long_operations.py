@@ -114,6 +114,24 @@ def test_single_publish_download_and_delete(api: Api) -> None:
     assert (gone.status_code, code(gone)) == (404, "404006")
 
 
+def test_download_names_any_file_name(api: Api) -> None:
+    answer = api.publish_workbook("Ventes 売上", b"PK-unicode")
+    download = api("GET", f"workbooks/{answer.json()['workbook']['id']}/content")
+    assert download.headers["content-disposition"] == (
+        "attachment; filename=\"Ventes __.twbx\"; filename*=UTF-8''Ventes%20%E5%A3%B2%E4%B8%8A.twbx"
+    )
+    assert download.content == b"PK-unicode"
+
+
+def test_an_abandoned_export_frees_its_slot() -> None:
+    with emulator(mode="cloud", export_concurrency=1) as emu:
+        api = Api(emu)
+        view = api.first("views", "view")
+        assert emu.state.exports.try_acquire(-emu.state.exports.GRACE) is not None  # abandoned
+        assert api("GET", f"views/{view['id']}/pdf").status_code == 200
+        api.close()
+
+
 def test_seeded_items_download_a_deterministic_archive(api: Api) -> None:
     workbook = api.first("workbooks", "workbooks"[:-1])
     first = api("GET", f"workbooks/{workbook['id']}/content")
@@ -261,14 +279,14 @@ def test_cloud_allows_twenty_exports_at_once_then_html_429() -> None:
         api = Api(emu)
         view = api.first("views", "view")
         slots = emu.state.exports
-        held = [slots.try_acquire() for _ in range(20)]  # twenty exports in progress
-        assert all(held)
+        held = [slots.try_acquire(60.0) for _ in range(20)]  # twenty exports in progress
+        assert None not in held
         refused = api("GET", f"views/{view['id']}/image")
         assert (refused.status_code, refused.headers["content-type"]) == (
             429,
             "text/html; charset=utf-8",
         )
-        slots.release()
+        slots.release(held[0])
         assert api("GET", f"views/{view['id']}/image").status_code == 200
         assert emu.stats()["status_counts"]["429"] == 1
         schedules = api.http.get("/schedules")  # Tableau Server only
@@ -279,7 +297,7 @@ def test_cloud_allows_twenty_exports_at_once_then_html_429() -> None:
 def test_server_mode_has_no_export_limit(api: Api) -> None:
     view = api.first("views", "view")
     for _ in range(25):
-        assert api.emu.state.exports.try_acquire()
+        assert api.emu.state.exports.try_acquire(60.0) is not None
     assert api("GET", f"views/{view['id']}/data").status_code == 200
 
 

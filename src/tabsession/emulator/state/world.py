@@ -4,6 +4,7 @@ counters. The HTTP layer holds one `EmulatorState` and calls into it; nothing he
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,23 +23,34 @@ __all__ = ["EmulatorState", "ExportSlots", "Site"]
 
 
 class ExportSlots:
-    """View exports in progress, against an optional limit (Tableau Cloud: 20 at once)."""
+    """View exports in progress, against an optional limit (Tableau Cloud: 20 at once).
+
+    A slot is held for at most `hold` seconds (real time): one whose request was abandoned
+    before it finished frees itself then, so an aborted download cannot use up the limit."""
+
+    GRACE = 5.0
+    """Seconds a slot outlives its expected hold before it counts as abandoned."""
 
     def __init__(self, limit: int | None) -> None:
         self.limit = limit
-        self._busy = 0
+        self._held: dict[int, float] = {}
+        self._next = 0
         self._lock = threading.Lock()
 
-    def try_acquire(self) -> bool:
+    def try_acquire(self, hold: float) -> int | None:
+        """A slot's ticket, or None when the limit is reached."""
+        now = time.monotonic()
         with self._lock:
-            if self.limit is not None and self._busy >= self.limit:
-                return False
-            self._busy += 1
-            return True
+            self._held = {t: end for t, end in self._held.items() if end > now}
+            if self.limit is not None and len(self._held) >= self.limit:
+                return None
+            self._next += 1
+            self._held[self._next] = now + hold + self.GRACE
+            return self._next
 
-    def release(self) -> None:
+    def release(self, ticket: int) -> None:
         with self._lock:
-            self._busy = max(0, self._busy - 1)
+            self._held.pop(ticket, None)
 
 
 @dataclass

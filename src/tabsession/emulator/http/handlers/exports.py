@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 
 from tabsession.emulator.http.call import Call, Reply
 from tabsession.emulator.http.export_bytes import crosstab_xlsx, view_csv, view_pdf, view_png
+from tabsession.emulator.http.handlers.publish import attachment
 from tabsession.emulator.state.world import ExportSlots
 
 __all__ = ["export"]
@@ -40,13 +41,14 @@ def _bytes(what: str, view: dict[str, object]) -> bytes:
     return crosstab_xlsx(view_id)
 
 
-async def _held(slots: ExportSlots, data: bytes, latency_ms: float) -> AsyncIterator[bytes]:
+async def _held(
+    slots: ExportSlots, ticket: int, data: bytes, latency_ms: float
+) -> AsyncIterator[bytes]:
     try:
-        if latency_ms:
-            await asyncio.sleep(latency_ms / 1000.0)
+        await asyncio.sleep(latency_ms / 1000.0)
         yield data
     finally:
-        slots.release()
+        slots.release(ticket)
 
 
 def export(what: str) -> Handler:
@@ -56,12 +58,17 @@ def export(what: str) -> Handler:
         view = call.require_site().content.get("views", call.match["id"])
         data = _bytes(what, view)
         slots = call.state.exports
-        if not slots.try_acquire():
+        latency_ms = call.state.config.export_latency_ms
+        ticket = slots.try_acquire(latency_ms / 1000.0)
+        if ticket is None:
             return Reply(429, body=_TOO_MANY, media_type="text/html")
         headers = {"Content-Length": str(len(data))}
         if what == "crosstab":
-            headers["Content-Disposition"] = f'attachment; filename="{view["name"]}.xlsx"'
-        stream = _held(slots, data, call.state.config.export_latency_ms)
+            headers["Content-Disposition"] = attachment(f"{view['name']}.xlsx")
+        if not latency_ms:  # served at once: the slot is free again before the answer leaves
+            slots.release(ticket)
+            return Reply(200, headers=headers, body=data, media_type=_MEDIA[what])
+        stream = _held(slots, ticket, data, latency_ms)
         return Reply(200, headers=headers, stream=stream, media_type=_MEDIA[what])
 
     return handler

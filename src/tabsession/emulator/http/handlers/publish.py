@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from tabsession.emulator.http.call import Call, Reply, parse_body
 from tabsession.emulator.http.handlers.jobs import job_shape
@@ -30,6 +31,7 @@ __all__ = [
     "SINGLE_REQUEST_LIMIT",
     "Part",
     "append_upload",
+    "attachment",
     "download",
     "open_upload",
     "parse_multipart",
@@ -202,8 +204,15 @@ async def _chunks(data: bytes) -> AsyncIterator[bytes]:
         yield bytes(view[start : start + STREAM_CHUNK])
 
 
-def _quoted_filename(name: str) -> str:
-    return name.replace("\\", "_").replace('"', "_")
+def attachment(filename: str) -> str:
+    """A Content-Disposition for `filename`: a plain ASCII `filename` (what every client
+    reads), plus RFC 6266's `filename*` when the name has other characters."""
+    plain = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    if plain == filename:
+        return f'attachment; filename="{plain}"'
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def download(kind: str) -> Handler:
@@ -216,7 +225,7 @@ def download(kind: str) -> Handler:
         if stored is None:
             stored = placeholder_file(kind, str(item["name"]), str(item.get("contentUrl", "")))
         headers = {
-            "Content-Disposition": f'attachment; filename="{_quoted_filename(stored.filename)}"',
+            "Content-Disposition": attachment(stored.filename),
             "Content-Length": str(len(stored.data)),
         }
         return Reply(
