@@ -65,7 +65,11 @@ def page_reply(call: Call, kind: str, query: Query, page: Page) -> Reply:
     items = [
         node_from_item(
             spec.singular,
-            shape(kind, _with_usage(call, kind, select_fields(i, selection))),
+            shape(
+                kind,
+                _with_usage(call, kind, select_fields(i, selection)),
+                complete=selection is None,
+            ),
             key=(spec.singular, i["_rev"], usage) if remember and "_rev" in i else None,
         )
         for i in page.items
