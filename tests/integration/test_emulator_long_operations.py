@@ -311,3 +311,24 @@ def test_listings_page_and_filter(api: Api) -> None:
     assert len(tasks) == int(with_extracts["pagination"]["totalAvailable"])
     schedules = api.http.get("/schedules").json()["schedules"]["schedule"]
     assert [s["type"] for s in schedules] == ["Extract", "Extract", "Subscription", "Flow"]
+
+
+def test_cancel_a_seeded_running_job() -> None:
+    with emulator(seed_items=40) as emu:  # ten seeded jobs, in every state
+        api = Api(emu)
+        _cancel_seeded(api)
+        api.close()
+
+
+def _cancel_seeded(api: Api) -> None:
+    listed = api("GET", "jobs?filter=status:eq:InProgress").json()["backgroundJobs"]
+    running = listed["backgroundJob"][0]["id"]
+    finished = api("GET", "jobs?filter=status:eq:Success").json()["backgroundJobs"]
+    done = finished["backgroundJob"][0]["id"]
+    assert api("PUT", f"jobs/{running}").json()["job"]["finishCode"] == "2"
+    assert api("GET", f"jobs/{running}").json()["job"]["finishCode"] == "2"
+    assert api("PUT", f"jobs/{done}").json()["job"]["finishCode"] == "0"  # stays as it ended
+    now_cancelled = api("GET", "jobs?filter=status:eq:Cancelled").json()["backgroundJobs"]
+    assert running in [j["id"] for j in now_cancelled["backgroundJob"]]
+    missing = api("PUT", "jobs/00000000-0000-0000-0000-000000000000")
+    assert (missing.status_code, code(missing)) == (404, "404031")

@@ -73,6 +73,7 @@ class JobBoard:
         self._duration = duration
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
+        self._cancelled_seeded: dict[str, float] = {}
         self._counter = 0
 
     def start(
@@ -109,6 +110,19 @@ class JobBoard:
             if job.status(now) not in FINISH_CODES:
                 job.cancelled_at = now
             return job
+
+    def cancel_seeded(self, job_id: str) -> float:
+        """Record that a seeded (still running) job was cancelled; returns when."""
+        with self._lock:
+            return self._cancelled_seeded.setdefault(job_id, self._clock.time())
+
+    def seeded_cancelled_at(self, job_id: str) -> float | None:
+        with self._lock:
+            return self._cancelled_seeded.get(job_id)
+
+    def has_cancelled_seeded(self) -> bool:
+        with self._lock:
+            return bool(self._cancelled_seeded)
 
     def all(self) -> list[Job]:
         with self._lock:

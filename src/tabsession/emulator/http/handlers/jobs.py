@@ -9,7 +9,7 @@ from typing import Any
 from tabsession.emulator.http.call import Call, Reply
 from tabsession.emulator.http.handlers.content import listing, page_reply
 from tabsession.emulator.http.render import Text, node_from_item
-from tabsession.emulator.state.jobs import FINISH_CODES, Job
+from tabsession.emulator.state.jobs import FINISH_CODES, Job, JobBoard
 from tabsession.emulator.state.kinds import KINDS
 from tabsession.emulator.state.query import MAX_PAGE_SIZE, parse_query, run_query
 from tabsession.emulator.state.seed import iso
@@ -39,6 +39,14 @@ def job_shape(job: Job, now: float) -> dict[str, Any]:
         notes = {"Failed": _FAILED_NOTE, "Cancelled": "The job was cancelled."}.get(status, "")
         out["extractRefreshJob"] = {"notes": Text(notes), job.target_kind: dict(job.target)}
     return out
+
+
+def _seeded_as_now(background: Mapping[str, Any], board: JobBoard) -> Mapping[str, Any]:
+    """A seeded `backgroundJob`, cancelled if `PUT jobs/{id}` cancelled it."""
+    cancelled = board.seeded_cancelled_at(str(background["id"]))
+    if cancelled is None:
+        return background
+    return {**background, "status": "Cancelled", "endedAt": iso(cancelled)}
 
 
 def seeded_job_shape(background: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,7 +97,7 @@ def list_jobs(call: Call) -> Reply:
     site = call.require_site()
     board = call.state.jobs_for(site.id)
     started = board.all()
-    if not started:
+    if not started and not board.has_cancelled_seeded():
         return _seeded_listing(call)
     fields = KINDS["jobs"].fields
     seeded: list[Mapping[str, Any]] = []
@@ -98,7 +106,7 @@ def list_jobs(call: Call) -> Reply:
         batch = site.content.list_page(
             "jobs", parse_query({"pageSize": str(MAX_PAGE_SIZE), "pageNumber": str(number)}, fields)
         )
-        seeded.extend(batch.items)
+        seeded.extend(_seeded_as_now(item, board) for item in batch.items)
         if number * MAX_PAGE_SIZE >= batch.total:
             break
         number += 1
@@ -114,15 +122,23 @@ def get_job(call: Call) -> Reply:
     job = board.find(call.match["id"])
     if job is not None:
         return Reply(200, [node_from_item("job", job_shape(job, board.now()))])
-    seeded = site.content.get("jobs", call.match["id"])
+    seeded = _seeded_as_now(site.content.get("jobs", call.match["id"]), board)
     return Reply(200, [node_from_item("job", seeded_job_shape(seeded))])
 
 
 def cancel_job(call: Call) -> Reply:
-    """PUT jobs/{id}: a running job ends Cancelled; the answer is the job as it now is."""
-    board = call.state.jobs_for(call.require_site().id)
-    job = board.cancel(call.match["id"])
-    return Reply(200, [node_from_item("job", job_shape(job, board.now()))])
+    """PUT jobs/{id}: a running job ends Cancelled (a finished one stays as it ended); the
+    answer is the job as it now is. Seeded jobs that are Pending or InProgress cancel too."""
+    site = call.require_site()
+    board = call.state.jobs_for(site.id)
+    if board.find(call.match["id"]) is not None:
+        job = board.cancel(call.match["id"])
+        return Reply(200, [node_from_item("job", job_shape(job, board.now()))])
+    seeded = site.content.get("jobs", call.match["id"])
+    if seeded.get("status") in ("Pending", "InProgress"):
+        board.cancel_seeded(str(seeded["id"]))
+    shaped = seeded_job_shape(_seeded_as_now(seeded, board))
+    return Reply(200, [node_from_item("job", shaped)])
 
 
 def refresh(kind: str) -> Any:
