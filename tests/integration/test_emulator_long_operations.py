@@ -332,3 +332,21 @@ def _cancel_seeded(api: Api) -> None:
     assert running in [j["id"] for j in now_cancelled["backgroundJob"]]
     missing = api("PUT", "jobs/00000000-0000-0000-0000-000000000000")
     assert (missing.status_code, code(missing)) == (404, "404031")
+
+
+def test_a_body_beyond_the_ceiling_is_refused_before_it_is_held(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tabsession.emulator.http import body
+
+    monkeypatch.setattr(body, "MAX_BODY_BYTES", 2048)
+    monkeypatch.setattr(body.read_body, "__defaults__", (2048,))
+    declared = api.publish_workbook("Huge", b"x" * 4096)
+    assert (declared.status_code, code(declared)) == (413, "413000")
+
+    def stream() -> Iterator[bytes]:  # no Content-Length: refused while it streams in
+        yield from (b"y" * 1024 for _ in range(4))
+
+    streamed = api("PUT", "fileUploads/1:ab-1:0", content=stream())
+    assert (streamed.status_code, code(streamed)) == (413, "413000")
+    assert api.emu.stats()["status_counts"]["413"] == 2

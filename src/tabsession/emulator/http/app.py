@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from tabsession.emulator import control
 from tabsession.emulator.config import parse_version
 from tabsession.emulator.faults import FaultDecision, FaultRule
+from tabsession.emulator.http.body import read_body
 from tabsession.emulator.http.call import Call, Reply, response_format
 from tabsession.emulator.http.render import Format, error_body, render
 from tabsession.emulator.http.routes import match_route
@@ -151,7 +152,12 @@ class EmulatorApp:
         # The whole request arrives before the server works on it: latency stands for processing
         # time, so a client that gives up (or dies) while it waits does not stop the work, as
         # on a real server (a dead client's sign-in still ends its PAT's other sessions).
-        raw = await request.body() if method in _METHODS_WITH_BODY else b""
+        try:
+            raw = await read_body(request) if method in _METHODS_WITH_BODY else b""
+        except ApiError as too_large:  # 413: the body exceeds what one request may carry
+            refused, refused_code = _error_response(too_large, fmt, render_version)
+            state.stats.response(refused.status_code, refused_code)
+            return refused
         decision = state.faults.decide(method, rest, signin=signin)
         if decision.rules_fired:
             state.stats.add("faults_fired", decision.rules_fired)
