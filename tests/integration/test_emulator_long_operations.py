@@ -340,7 +340,6 @@ def test_a_body_beyond_the_ceiling_is_refused_before_it_is_held(
     from tabsession.emulator.http import body
 
     monkeypatch.setattr(body, "MAX_BODY_BYTES", 2048)
-    monkeypatch.setattr(body.read_body, "__defaults__", (2048,))
     declared = api.publish_workbook("Huge", b"x" * 4096)
     assert (declared.status_code, code(declared)) == (413, "413000")
 

@@ -17,14 +17,16 @@ def _too_large() -> ApiError:
         413,
         "413000",
         "Payload Too Large",
-        f"A request body may hold at most {MAX_BODY_BYTES} bytes; publish larger files in "
+        "The request body is larger than one request may carry; publish large files in "
         "chunks (fileUploads).",
     )
 
 
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The whole body, refused with 413 as soon as it is known to exceed `limit` (from
-    Content-Length, or while it streams in)."""
+async def read_body(request: Request, limit: int | None = None) -> bytes:
+    """The whole body, refused with 413 as soon as it is known to exceed `limit` (default
+    `MAX_BODY_BYTES`), from Content-Length or while it streams in."""
+    if limit is None:
+        limit = MAX_BODY_BYTES
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large()
