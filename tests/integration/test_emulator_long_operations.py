@@ -349,3 +349,16 @@ def test_a_body_beyond_the_ceiling_is_refused_before_it_is_held(
     streamed = api("PUT", "fileUploads/1:ab-1:0", content=stream())
     assert (streamed.status_code, code(streamed)) == (413, "413000")
     assert api.emu.stats()["status_counts"]["413"] == 2
+
+
+def test_a_slow_export_holds_its_slot_until_it_is_sent() -> None:
+    with emulator(mode="cloud", export_concurrency=1, export_latency_ms=1000) as emu:
+        api = Api(emu)
+        view = api.first("views", "view")
+        with api.http.stream("GET", f"/sites/{api.site_id}/views/{view['id']}/image") as slow:
+            assert slow.status_code == 200  # headers are out, the bytes are not yet
+            refused = api("GET", f"views/{view['id']}/data")
+            assert refused.status_code == 429
+            assert slow.read()[:4] == b"\x89PNG"
+        assert api("GET", f"views/{view['id']}/data").status_code == 200
+        api.close()

@@ -339,6 +339,20 @@ def test_refresh_jobs_wait_fail_and_cancel(tableau_emulator: Emulator) -> None:
         server.jobs.wait_for_job(slow.id, timeout=30)
 
 
+@pytest.mark.tableau_emulator(pats=(PAT,), time_scale=600.0, job_duration=60.0)
+def test_publish_as_job(tableau_emulator: Emulator, tmp_path: Any) -> None:
+    server = signed_in(tableau_emulator)
+    source = tmp_path / "Async.twbx"
+    source.write_bytes(b"PK-async")
+    item = TSC.WorkbookItem(_default_project(server).id, name="Async")
+    job = server.workbooks.publish(item, str(source), "CreateNew", as_job=True)
+    assert job.type == "PublishWorkbook"
+    assert server.jobs.wait_for_job(job, timeout=30).finish_code == 0
+    published = next(w for w in TSC.Pager(server.workbooks) if w.name == "Async")
+    got = server.workbooks.download(published.id, filepath=str(tmp_path / "back"))
+    assert Path(got).read_bytes() == b"PK-async"
+
+
 @pytest.mark.tableau_emulator(pats=(PAT,), seed_items=20, sites=("mkt",))
 def test_view_exports_flows_schedules_tasks_and_sites(
     tableau_emulator: Emulator, tmp_path: Any
