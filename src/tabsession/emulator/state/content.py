@@ -462,30 +462,33 @@ class SiteContent:
                 item["location"] = {**project_ref_out, "type": "Project"}
                 view_ids = existing["_views"] if existing else [self._new_id("view")]
                 for view_id in view_ids:
-                    self._items["views"][view_id] = {
-                        "id": view_id,
-                        "name": "Sheet 1",
-                        "contentUrl": f"{item['contentUrl']}/sheets/Sheet1",
-                        "viewUrlName": "Sheet1",
-                        "sheetType": "worksheet",
-                        "createdAt": item["createdAt"],
-                        "updatedAt": now,
-                        "favoritesTotal": 0,
-                        "_totalViewCount": 0,
-                        "workbook": {"id": item_id, "name": name},
-                        "owner": dict(item["owner"]),
-                        "project": dict(project_ref_out),
-                        "tags": [],
-                        "location": {**project_ref_out, "type": "Project"},
-                        "_rev": revision(),
-                    }
+                    self._store(
+                        "views",
+                        {
+                            "id": view_id,
+                            "name": "Sheet 1",
+                            "contentUrl": f"{item['contentUrl']}/sheets/Sheet1",
+                            "viewUrlName": "Sheet1",
+                            "sheetType": "worksheet",
+                            "createdAt": item["createdAt"],
+                            "updatedAt": now,
+                            "favoritesTotal": 0,
+                            "_totalViewCount": 0,
+                            "workbook": {"id": item_id, "name": name},
+                            "owner": dict(item["owner"]),
+                            "project": dict(project_ref_out),
+                            "tags": [],
+                            "location": {**project_ref_out, "type": "Project"},
+                            "_rev": revision(),
+                        },
+                    )
                 item["defaultViewId"] = view_ids[0]
                 item["_views"] = view_ids
             else:
                 item.update(type=text_field(data, "type") or "hyper", isCertified=False)
                 item.update(useRemoteQueryAgent=False, isPublished=True)
             item["_rev"] = revision()
-            self._items[kind][item_id] = item
+            self._store(kind, item)
             return self._present(kind, item)
 
     def delete_content(self, kind: str, item_id: str) -> None:
@@ -493,8 +496,16 @@ class SiteContent:
         with self._lock:
             item = self._get(kind, item_id)
             for view_id in item.get("_views", ()):
-                self._items["views"].pop(view_id, None)
-            del self._items[kind][item_id]
+                self._unstore("views", view_id)
+            self._unstore(kind, item_id)
+
+    def _store(self, kind: str, item: Item) -> None:
+        """Add or replace one published item (the one place publishing writes the tables)."""
+        self._items[kind][item["id"]] = item
+
+    def _unstore(self, kind: str, item_id: str) -> None:
+        """Remove one item, if present (the one place deleting content writes the tables)."""
+        self._items[kind].pop(item_id, None)
 
     def user_count(self) -> int:
         with self._lock:
