@@ -130,6 +130,15 @@ def test_sign_in_server_info_session_and_sites(walk: Walk) -> None:
     walk.call("error 403 (other site)", "GET", "/sites/finance?key=contentUrl", status=403)
     walk.call("error 404000", "GET", "/sites/nowhere?key=name", status=404)
     walk.call("error 401", "GET", "/sessions/current", status=401, token="nope")
+    other = walk.call("credentials (PAT, again)", "POST", "/auth/signin", status=200, body=pat)
+    walk.call(
+        "credentials (switchSite)",
+        "POST",
+        "/auth/switchSite",
+        status=200,
+        body=b'<tsRequest><site contentUrl="finance"/></tsRequest>',
+        token=other["credentials"]["token"],
+    )
 
 
 def test_listings_and_items_of_every_kind(walk: Walk) -> None:
@@ -192,6 +201,20 @@ def test_writes(walk: Walk) -> None:
         walk.site("users"),
         status=201,
         body=b'<tsRequest><user name="schema-user" siteRole="Viewer"/></tsRequest>',
+    )
+    walk.call(
+        "user (updated)",
+        "PUT",
+        walk.site(f"users/{user['user']['id']}"),
+        status=200,
+        body=b'<tsRequest><user fullName="Schema User" siteRole="Explorer"/></tsRequest>',
+    )
+    walk.call(
+        "group (updated)",
+        "PUT",
+        walk.site(f"groups/{group['group']['id']}"),
+        status=200,
+        body=b'<tsRequest><group name="Schema group 2" minimumSiteRole="Viewer"/></tsRequest>',
     )
     member = f'<tsRequest><user id="{user["user"]["id"]}"/></tsRequest>'.encode()
     walk.call(
