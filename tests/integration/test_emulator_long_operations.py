@@ -362,3 +362,13 @@ def test_a_slow_export_holds_its_slot_until_it_is_sent() -> None:
             assert slow.read()[:4] == b"\x89PNG"
         assert api("GET", f"views/{view['id']}/data").status_code == 200
         api.close()
+
+
+def test_an_abandoned_upload_ends_and_gives_its_bytes_back(api: Api) -> None:
+    upload_id, answers = _chunked(api, [b"PK" + b"q" * 998])
+    assert (answers[0].status_code, api.emu.state.budget.used) == (200, 1000)
+    api.emu.advance(25 * 3600)  # untouched for more than a day of emulated time
+    api.sign_in()  # the auth session has long expired too
+    late = _commit(api, upload_id, "Late")
+    assert (late.status_code, code(late)) == (404, "404025")
+    assert api.emu.state.budget.used == 0

@@ -4,6 +4,9 @@ upload session, until a publish takes them. Thread-safe.
 Whether an upload session outlives the auth session that opened it is undocumented
 (`EmulatorConfig.upload_outlives_session`). When it does not, every append and the publish must
 come from that auth session; any other caller is told the upload session does not exist.
+
+An upload left untouched for `IDLE_LIFETIME` of emulated time is abandoned: it ends, and its
+bytes go back to the budget, so forgotten uploads cannot hold memory for ever.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
+from tabsession.clock import Clock
 from tabsession.emulator.state.errors import ApiError
 from tabsession.emulator.state.files import Budget
 
@@ -19,6 +23,8 @@ __all__ = ["Upload", "UploadSessions", "upload_not_found"]
 
 MAX_CHUNKS = 1000
 """Tableau limits a file to 1000 appended blocks."""
+IDLE_LIFETIME = 24 * 3600.0
+"""Emulated seconds an untouched upload session lives (Tableau does not say: UNCONFIRMED)."""
 
 
 def upload_not_found(upload_id: str) -> ApiError:
@@ -33,6 +39,7 @@ class Upload:
     id: str
     site_id: str
     owner_token: str
+    touched: float
     chunks: list[bytes] = field(default_factory=list)
     size: int = 0
 
@@ -40,8 +47,9 @@ class Upload:
 class UploadSessions:
     """Open upload sessions; their bytes count against the shared `Budget`."""
 
-    def __init__(self, budget: Budget, *, outlive_session: bool) -> None:
+    def __init__(self, budget: Budget, clock: Clock, *, outlive_session: bool) -> None:
         self._budget = budget
+        self._clock = clock
         self._outlive = outlive_session
         self._lock = threading.Lock()
         self._uploads: dict[str, Upload] = {}
@@ -51,11 +59,19 @@ class UploadSessions:
         with self._lock:
             self._counter += 1
             upload_id = f"{self._counter}:{uuid.uuid4().hex}-1:0"
-            upload = Upload(upload_id, site_id, token)
+            upload = Upload(upload_id, site_id, token, touched=self._clock.time())
             self._uploads[upload_id] = upload
             return upload
 
+    def _purge(self) -> None:
+        """End the uploads nobody touched for `IDLE_LIFETIME` (called with the lock held)."""
+        deadline = self._clock.time() - IDLE_LIFETIME
+        for stale in [u for u in self._uploads.values() if u.touched < deadline]:
+            del self._uploads[stale.id]
+            self._budget.give_back(stale.size)
+
     def _find(self, upload_id: str, site_id: str, token: str) -> Upload:
+        self._purge()
         upload = self._uploads.get(upload_id)
         if upload is None or upload.site_id != site_id:
             raise upload_not_found(upload_id)
@@ -73,6 +89,7 @@ class UploadSessions:
             self._budget.take(len(data))
             upload.chunks.append(data)
             upload.size += len(data)
+            upload.touched = self._clock.time()
             return upload
 
     def take(self, upload_id: str, site_id: str, token: str) -> bytes:

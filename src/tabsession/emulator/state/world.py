@@ -77,7 +77,9 @@ class EmulatorState:
         self._sites_by_url: dict[str, Site] = {}
         self.budget = Budget(config.max_stored_bytes)
         self.files = FileStore(self.budget)
-        self.uploads = UploadSessions(self.budget, outlive_session=config.upload_outlives_session)
+        self.uploads = UploadSessions(
+            self.budget, self.clock, outlive_session=config.upload_outlives_session
+        )
         self.exports = ExportSlots(config.export_limit)
         self._jobs: dict[str, JobBoard] = {}
         self._build_sites()
