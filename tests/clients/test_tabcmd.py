@@ -127,7 +127,7 @@ def test_view_image_csv_refresh_publish_delete_logout(tabcmd: Tabcmd) -> None:
     run("get", "/views/Workbook00001/Overview.png", "-f", str(run.home / "overview.png"))
     assert (run.home / "overview.png").read_bytes() == view_png(view_id)
     run("export", "Workbook00001/Overview", "--csv", "-f", str(run.home / "overview.csv"))
-    assert (run.home / "overview.csv").read_bytes() == view_csv("Overview", view_id)
+    assert (run.home / "overview.csv").read_bytes() == view_csv(view_id)
 
     run("refreshextracts", "--workbook", "Workbook 00001")
     site_id = run.emu.site_id("")

@@ -372,3 +372,15 @@ def test_an_abandoned_upload_ends_and_gives_its_bytes_back(api: Api) -> None:
     late = _commit(api, upload_id, "Late")
     assert (late.status_code, code(late)) == (404, "404025")
     assert api.emu.state.budget.used == 0
+
+
+def test_deleting_a_project_frees_the_files_of_its_content(api: Api) -> None:
+    created = api("POST", "projects", json={"project": {"name": "Doomed"}}).json()["project"]
+    payload = workbook_payload("In doomed", created["id"])
+    body, headers = multipart(
+        ("request_payload", None, payload.encode()), ("tableau_workbook", "x.twbx", b"PK" * 50)
+    )
+    assert api("POST", "workbooks", content=body, headers=headers).status_code == 201
+    assert api.emu.state.budget.used == 100
+    assert api("DELETE", f"projects/{created['id']}").status_code == 204
+    assert api.emu.state.budget.used == 0

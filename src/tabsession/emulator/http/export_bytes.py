@@ -20,10 +20,9 @@ def _rows(view_id: str) -> list[tuple[str, int]]:
     return [(region, base * 10 + seed[i] % 10) for i, (region, base) in enumerate(_ROWS)]
 
 
-def view_csv(view_name: str, view_id: str) -> bytes:
+def view_csv(view_id: str) -> bytes:
     """The view's data as `GET views/{id}/data` returns it (UTF-8 CSV with a header)."""
     lines = ["Region,Sales"] + [f"{region},{sales}" for region, sales in _rows(view_id)]
-    del view_name  # the data does not depend on the name, only on the view
     return ("\n".join(lines) + "\n").encode()
 
 

@@ -507,6 +507,10 @@ class SiteContent:
         """Remove one item, if present (the one place deleting content writes the tables)."""
         self._items[kind].pop(item_id, None)
 
+    def has(self, kind: str, item_id: str) -> bool:
+        with self._lock:
+            return item_id in self._items[kind]
+
     def user_count(self) -> int:
         with self._lock:
             return len(self._items["users"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import threading
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tabsession.emulator.state.errors import ApiError
@@ -81,6 +82,16 @@ class FileStore:
             old = self._files.pop((site_id, kind, item_id), None)
         if old is not None:
             self._budget.give_back(len(old.data))
+
+    def prune(self, site_id: str, exists: Callable[[str, str], bool]) -> int:
+        """Drop the site's files whose item is gone (a deleted project takes its workbooks and
+        data sources with it); returns how many were dropped."""
+        with self._lock:
+            keys = [k for k in self._files if k[0] == site_id]
+        gone = [k for k in keys if not exists(k[1], k[2])]
+        for key in gone:
+            self.drop(*key)
+        return len(gone)
 
     def clear(self) -> None:
         with self._lock:

@@ -183,6 +183,7 @@ def delete(kind: str) -> Handler:
         item_id = call.match["id"]
         if kind == "projects":
             content.delete_project(item_id)
+            call.state.files.prune(call.require_site().id, content.has)
         elif kind == "groups":
             content.delete_group(item_id)
         else:

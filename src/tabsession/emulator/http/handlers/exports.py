@@ -37,7 +37,7 @@ def _bytes(what: str, view: dict[str, object]) -> bytes:
     if what == "pdf":
         return view_pdf(name)
     if what == "data":
-        return view_csv(name, view_id)
+        return view_csv(view_id)
     return crosstab_xlsx(view_id)
 
 
