@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tabsession.clock import ManualClock
 from tabsession.emulator import Account, PatSpec
@@ -384,3 +386,32 @@ def test_deleting_a_project_frees_the_files_of_its_content(api: Api) -> None:
     assert api.emu.state.budget.used == 100
     assert api("DELETE", f"projects/{created['id']}").status_code == 204
     assert api.emu.state.budget.used == 0
+
+
+@pytest.fixture(scope="module")
+def shared_api() -> Iterator[Api]:
+    with emulator(seed_items=4) as emu:
+        client = Api(emu)
+        yield client
+        client.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    raw=st.binary(max_size=400),
+    kind=st.sampled_from(
+        ["multipart/mixed; boundary=B", "multipart/mixed", "text/xml", "application/json", ""]
+    ),
+    target=st.sampled_from(
+        ["workbooks", "datasources", "workbooks?uploadSessionId=1:ab-1:0&workbookType=twbx",
+         "fileUploads/1:ab-1:0", "workbooks?overwrite=true&asJob=true"]
+    ),
+)  # fmt: skip
+def test_any_publish_body_gets_a_tableau_answer(
+    shared_api: Api, raw: bytes, kind: str, target: str
+) -> None:
+    method = "PUT" if target.startswith("fileUploads") else "POST"
+    answer = shared_api(method, target, content=b"--B\r\n" + raw, headers={"Content-Type": kind})
+    assert answer.status_code < 500
+    if answer.status_code >= 400:
+        assert code(answer).startswith(str(answer.status_code))

@@ -73,7 +73,7 @@ def parse_multipart(raw: bytes, content_type: str) -> dict[str, Part]:
     found = _BOUNDARY.search(content_type)
     if not content_type.lower().startswith("multipart/") or found is None:
         raise ApiError.malformed_body("the body must be multipart/mixed with a boundary")
-    delimiter = b"--" + found.group(1).encode("latin-1")
+    delimiter = b"--" + found.group(1).encode("latin-1", "replace")
     parts: dict[str, Part] = {}
     for piece in raw.split(delimiter)[1:]:
         if piece.startswith(b"--"):
