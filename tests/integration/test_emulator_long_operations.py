@@ -415,3 +415,15 @@ def test_any_publish_body_gets_a_tableau_answer(
     assert answer.status_code < 500
     if answer.status_code >= 400:
         assert code(answer).startswith(str(answer.status_code))
+
+
+def test_reset_forgets_files_uploads_and_jobs(api: Api) -> None:
+    assert api.publish_workbook("Kept?", b"PK" * 10).status_code == 201
+    _chunked(api, [b"abc"])
+    workbook = api.first("workbooks", "workbook")
+    api("POST", f"workbooks/{workbook['id']}/refresh", content=b"")
+    assert api.emu.state.budget.used == 23
+    reset = httpx.post(f"{api.emu.url}/_emulator/reset", timeout=10)
+    assert reset.status_code == 200
+    state = api.emu.state
+    assert (state.budget.used, len(state.uploads), state.jobs_for(api.site_id).all()) == (0, 0, [])
