@@ -148,6 +148,7 @@ def test_crud_through_tsc(tableau_emulator: Emulator) -> None:
 def test_views_workbook_views_and_jobs(tableau_emulator: Emulator) -> None:
     server = signed_in(tableau_emulator)
     workbook = server.workbooks.get_by_id(next(iter(TSC.Pager(server.workbooks))).id)
+    assert [v.name for v in workbook.views] == ["Overview", "Details"]  # in the answer itself
     server.workbooks.populate_views(workbook)
     assert [v.name for v in workbook.views] == ["Overview", "Details"]
     views, _ = server.views.get(usage=True)
