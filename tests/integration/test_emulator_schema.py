@@ -334,3 +334,29 @@ _P = 'id="11111111-2222-3333-4444-555555555555" name="P"'
 def test_schema_refuses_off_schema_shapes(fragment: str) -> None:
     schema = xmlschema.XMLSchema(str(SCHEMA))
     assert not schema.is_valid(_WRAP.format(fragment))
+
+
+def test_cloud_mode_answers() -> None:
+    with Emulator(
+        mode="cloud",
+        admin=Account("admin", "admin-pw"),
+        sites=("acme",),
+        seed_items=8,
+        clock=ManualClock(1_767_225_600.0),
+    ) as emu:
+        walk = Walk(emu, xmlschema.XMLSchema(str(SCHEMA)))
+        body = (
+            b'<tsRequest><credentials name="admin" password="admin-pw"><site contentUrl="acme"/>'
+            b"</credentials></tsRequest>"
+        )
+        creds = walk.call("credentials (cloud)", "POST", "/auth/signin", status=200, body=body)
+        walk.token = creds["credentials"]["token"]
+        walk.site_id = creds["credentials"]["site"]["id"]
+        walk.call("session (cloud)", "GET", "/sessions/current", status=200)
+        walk.call("site (cloud, key=contentUrl)", "GET", "/sites/acme?key=contentUrl", status=200)
+        walk.call("error (cloud: no site listing)", "GET", "/sites", status=403)
+        walk.call("error (cloud: no schedules)", "GET", "/schedules", status=404)
+        for plural in ("projects", "workbooks", "views", "datasources", "flows", "jobs"):
+            walk.call(f"{plural} (cloud)", "GET", walk.site(plural), status=200)
+        walk.http.close()
+        assert all(errors == [] for errors in walk.seen.values())
