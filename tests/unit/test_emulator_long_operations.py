@@ -143,3 +143,13 @@ def test_export_bytes_are_deterministic_and_well_formed() -> None:
     seeded = placeholder_file("workbooks", "Sales", "Sales")
     assert seeded == placeholder_file("workbooks", "Sales", "Sales")
     assert seeded.filename == "Sales.twbx"
+
+
+def test_boundary_bytes_inside_a_file_are_data() -> None:
+    data = b"abc--XYZ\r\ndef\r\n--XY"  # looks like a boundary, but no CRLF before the dashes
+    body = (
+        b"--XYZ\r\nContent-Disposition: form-data; name=\"tableau_file\"\r\n\r\n"
+        + data
+        + b"\r\n--XYZ--\r\n"
+    )
+    assert parse_multipart(body, "multipart/mixed; boundary=XYZ")["tableau_file"].data == data

@@ -73,16 +73,15 @@ def parse_multipart(raw: bytes, content_type: str) -> dict[str, Part]:
     found = _BOUNDARY.search(content_type)
     if not content_type.lower().startswith("multipart/") or found is None:
         raise ApiError.malformed_body("the body must be multipart/mixed with a boundary")
-    delimiter = b"--" + found.group(1).encode("latin-1", "replace")
+    # RFC 2046: a delimiter is CRLF "--" boundary, so the same bytes inside a file are data
+    delimiter = b"\r\n--" + found.group(1).encode("latin-1", "replace")
     parts: dict[str, Part] = {}
-    for piece in raw.split(delimiter)[1:]:
+    for piece in (b"\r\n" + raw).split(delimiter)[1:]:
         if piece.startswith(b"--"):
             break
         head, sep, body = piece.partition(b"\r\n\r\n")
         if not sep:
             raise ApiError.malformed_body("a multipart part has no header block")
-        if body.endswith(b"\r\n"):
-            body = body[:-2]
         fields: dict[str, str] = {}
         for line in head.decode("latin-1").split("\r\n"):
             key, _, value = line.partition(":")
