@@ -73,23 +73,33 @@ def parse_multipart(raw: bytes, content_type: str) -> dict[str, Part]:
     found = _BOUNDARY.search(content_type)
     if not content_type.lower().startswith("multipart/") or found is None:
         raise ApiError.malformed_body("the body must be multipart/mixed with a boundary")
-    # RFC 2046: a delimiter is CRLF "--" boundary, so the same bytes inside a file are data
-    delimiter = b"\r\n--" + found.group(1).encode("latin-1", "replace")
+    # RFC 2046: a delimiter is CRLF "--" boundary (the first may open the body), so the same
+    # bytes inside a file are data. Each part's bytes are copied once, straight from `raw`.
+    boundary = found.group(1).encode("latin-1", "replace")
+    delimiter = b"\r\n--" + boundary
+    if raw.startswith(b"--" + boundary):
+        pos = len(boundary) + 2
+    else:
+        pos = raw.find(delimiter)
+        if pos < 0:
+            return {}
+        pos += len(delimiter)
     parts: dict[str, Part] = {}
-    for piece in (b"\r\n" + raw).split(delimiter)[1:]:
-        if piece.startswith(b"--"):
-            break
-        head, sep, body = piece.partition(b"\r\n\r\n")
-        if not sep:
+    while not raw.startswith(b"--", pos) and pos < len(raw):
+        end = raw.find(delimiter, pos)
+        end = len(raw) if end < 0 else end
+        head_end = raw.find(b"\r\n\r\n", pos, end)
+        if head_end < 0:
             raise ApiError.malformed_body("a multipart part has no header block")
         fields: dict[str, str] = {}
-        for line in head.decode("latin-1").split("\r\n"):
+        for line in raw[pos:head_end].decode("latin-1").split("\r\n"):
             key, _, value = line.partition(":")
             if key.strip().lower() == "content-disposition":
                 fields = dict(_DISPOSITION.findall(value))
         name = fields.get("name")
         if name:
-            parts[name] = Part(name, fields.get("filename"), body)
+            parts[name] = Part(name, fields.get("filename"), raw[head_end + 4 : end])
+        pos = end + len(delimiter)
     return parts
 
 
