@@ -148,7 +148,7 @@ def test_export_bytes_are_deterministic_and_well_formed() -> None:
 def test_boundary_bytes_inside_a_file_are_data() -> None:
     data = b"abc--XYZ\r\ndef\r\n--XY"  # looks like a boundary, but no CRLF before the dashes
     body = (
-        b"--XYZ\r\nContent-Disposition: form-data; name=\"tableau_file\"\r\n\r\n"
+        b'--XYZ\r\nContent-Disposition: form-data; name="tableau_file"\r\n\r\n'
         + data
         + b"\r\n--XYZ--\r\n"
     )
