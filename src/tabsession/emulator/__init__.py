@@ -6,8 +6,10 @@
 
 It reproduces sign-in (password, PAT, connected-app JWT), session expiry (idle or absolute, on a
 clock you can move), the one-session-per-PAT rule, site scoping, Tableau's error bodies, paged
-content with filters, and injected faults. See `EmulatorConfig` for every knob and
-`tabsession.emulator.control` for the `/_emulator/` control plane.
+content with filters, publishing (single and chunked), downloads, refresh jobs on the emulated
+clock, view exports, and injected faults. Its XML answers follow Tableau's published schema.
+See `EmulatorConfig` for every knob and `tabsession.emulator.control` for the `/_emulator/`
+control plane.
 """
 
 from __future__ import annotations
