@@ -4,6 +4,10 @@ Pipeline for every API request (spec §10):
 faults (latency, drop, injected status) → version and route (404003, 405000) → token (401000,
 401002) → site in the URI (404000, site mismatch) → handler → XML or JSON as `Accept` asks.
 Every outcome, injected faults included, is counted in the emulator's stats.
+
+Handlers (and rendering) run on a thread pool, never on the event loop: a slow request (a
+1000-item page of a 100,000-item site, a filtered scan) never holds up the others, and the
+control plane, on its own small pool, always answers. State objects have their own locks.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
 
@@ -94,12 +99,19 @@ def _fault_response(rule: FaultRule, fmt: Format, version: str) -> tuple[Respons
     return Response(body, status, headers=headers, media_type=_CONTENT_TYPES[kind]), code
 
 
+HANDLER_THREADS = 8
+"""Requests handled at once; more wait for a free thread (the event loop keeps accepting)."""
+CONTROL_THREADS = 2
+
+
 class EmulatorApp:
     """ASGI app over one `EmulatorState`. It holds the state; handlers receive it per call."""
 
-    def __init__(self, state: EmulatorState) -> None:
+    def __init__(self, state: EmulatorState, *, handler_threads: int = HANDLER_THREADS) -> None:
         self.state = state
         self._max_version = parse_version(state.config.api_version)  # the config never changes
+        self._handlers = ThreadPoolExecutor(handler_threads, "tabsession-emulator-handler")
+        self._control = ThreadPoolExecutor(CONTROL_THREADS, "tabsession-emulator-control")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -110,7 +122,7 @@ class EmulatorApp:
         request = Request(scope, receive)
         path: str = scope["path"]
         if path == "/_emulator" or path.startswith("/_emulator/"):
-            response = await control.handle(self.state, request)
+            response = await control.handle(self.state, request, self._control)
         elif path.startswith("/api/"):
             response = await self._api(request, send)
         else:
@@ -121,15 +133,20 @@ class EmulatorApp:
             self.state.stats.response(response.status_code, code)
         await response(scope, receive, send)
 
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def close(self) -> None:
+        """Let the worker threads end once their current request is done."""
+        self._handlers.shutdown(wait=False, cancel_futures=True)
+        self._control.shutdown(wait=False, cancel_futures=True)
 
     async def _api(self, request: Request, send: Send) -> Response:
         state = self.state
@@ -156,15 +173,22 @@ class EmulatorApp:
             response, code = _fault_response(decision.respond, fmt, render_version)
             state.stats.response(response.status_code, code)
             return response
-        try:
-            reply = self._dispatch(request, method, version, version_ok, rest, raw, fmt, decision)
-            response, code = _reply_response(reply, fmt, render_version), None
-        except ApiError as error:
-            response, code = _error_response(error, fmt, render_version)
-        except Exception:  # a bug: still answer like Tableau, and count it
-            _log.exception("emulator error on %s /api/%s/%s", method, version, rest)
-            state.stats.add("internal_errors")
-            response, code = _error_response(_internal_error(), fmt, render_version)
+
+        def answer() -> tuple[Response, str | None]:
+            """Runs on a handler thread: the handler, then the rendering."""
+            try:
+                reply = self._dispatch(
+                    request, method, version, version_ok, rest, raw, fmt, decision
+                )
+                return _reply_response(reply, fmt, render_version), None
+            except ApiError as error:
+                return _error_response(error, fmt, render_version)
+            except Exception:  # a bug: still answer like Tableau, and count it
+                _log.exception("emulator error on %s /api/%s/%s", method, version, rest)
+                state.stats.add("internal_errors")
+                return _error_response(_internal_error(), fmt, render_version)
+
+        response, code = await asyncio.get_running_loop().run_in_executor(self._handlers, answer)
         state.stats.response(response.status_code, code)
         return response
 
