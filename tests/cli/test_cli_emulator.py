@@ -191,7 +191,8 @@ def test_help_documents_every_option_and_default() -> None:
         "--host", "--port", "--mode", "--session-lifetime", "--lifetime-kind", "--lifetime-limit",
         "--admin", "--user", "--pat", "--connected-app", "--site", "--seed-items", "--seed",
         "--latency", "--time-scale", "--max-api-version", "--site-mismatch-status",
-        "--signin-redirect-host", "--exit-after", "--log-level",
+        "--signin-redirect-host", "--expired-code", "--metadata-node-limit", "--exit-after",
+        "--log-level",
     ):  # fmt: skip
         assert option in result.output, option
     for default in ("127.0.0.1", "8000", "admin:admin", "240m on server", "warning"):
@@ -226,6 +227,8 @@ def test_help_documents_every_option_and_default() -> None:
         ["--pat", "p:s@ghost"],
         ["--exit-after", "soon"],
         ["--log-level", "loud"],
+        ["--expired-code", "expired"],
+        ["--metadata-node-limit", "0"],
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str]) -> None:

@@ -111,6 +111,8 @@ def build_config(
     max_api_version: str | None,
     site_mismatch_status: str,
     signin_redirect_host: str | None,
+    expired_code: str = "401002",
+    metadata_node_limit: str = "20000",
 ) -> EmulatorConfig:
     """The command line's options → an `EmulatorConfig` (exit 2 with one line on bad input)."""
     chosen_mode = _choice("--mode", mode, ("server", "cloud"))
@@ -167,6 +169,8 @@ def build_config(
             time_scale=_float("--time-scale", time_scale, minimum=0.0, exclusive=True),
             site_mismatch_status=_int("--site-mismatch-status", site_mismatch_status, 100, 599),
             signin_redirect_host=signin_redirect_host or None,
+            expired_code=expired_code,
+            metadata_node_limit=_int("--metadata-node-limit", metadata_node_limit, 1, 10**9),
         )
     except ValueError as exc:
         typer.echo(f"Error: {exc}", err=True)
@@ -364,6 +368,22 @@ def command(
             "(like Tableau Cloud's pod redirect). Default: no redirect.",
         ),
     ] = None,
+    expired_code: Annotated[
+        str,
+        typer.Option(
+            metavar="CODE",
+            help="Error code of the 401 for an unknown or expired session token (Tableau's REST "
+            "reference: 401002; its knowledge base shows 401000).",
+        ),
+    ] = "401002",
+    metadata_node_limit: Annotated[
+        str,
+        typer.Option(
+            metavar="N",
+            help="Most objects in one Metadata API answer; beyond it the answer is cut and "
+            "carries a NODE_LIMIT_EXCEEDED warning.",
+        ),
+    ] = "20000",
     exit_after: Annotated[
         str | None,
         typer.Option(
@@ -400,6 +420,8 @@ def command(
         max_api_version=max_api_version,
         site_mismatch_status=site_mismatch_status,
         signin_redirect_host=signin_redirect_host,
+        expired_code=expired_code,
+        metadata_node_limit=metadata_node_limit,
     )
     chosen_port = _int("--port", port, 0, 65535)
     level = _choice("--log-level", log_level, LOG_LEVELS)

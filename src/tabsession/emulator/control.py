@@ -80,6 +80,8 @@ def _config(state: EmulatorState, _: dict[str, Any]) -> dict[str, Any]:
         "pat_single_session": config.pat_single_session,
         "site_mismatch_status": config.site_mismatch_status,
         "site_mismatch_code": config.mismatch_code,
+        "expired_code": config.expired_code,
+        "metadata_node_limit": config.metadata_node_limit,
         "time_scale": config.time_scale,
         "sites": [s.describe() for s in state.sites()],
         "users": [a.name for a in state.auth.accounts()],
