@@ -27,6 +27,7 @@ from tabsession.emulator import control
 from tabsession.emulator.config import parse_version
 from tabsession.emulator.faults import FaultDecision, FaultRule
 from tabsession.emulator.http.call import Call, Reply, response_format
+from tabsession.emulator.http.handlers import metadata
 from tabsession.emulator.http.render import Format, error_body, render
 from tabsession.emulator.http.routes import match_route
 from tabsession.emulator.state.errors import ApiError
@@ -123,6 +124,8 @@ class EmulatorApp:
         path: str = scope["path"]
         if path == "/_emulator" or path.startswith("/_emulator/"):
             response = await control.handle(self.state, request, self._control)
+        elif path.rstrip("/").lower() == "/api/metadata/graphql":
+            response = await self._metadata(request, send)
         elif path.startswith("/api/"):
             response = await self._api(request, send)
         else:
@@ -191,6 +194,50 @@ class EmulatorApp:
         response, code = await asyncio.get_running_loop().run_in_executor(self._handlers, answer)
         state.stats.response(response.status_code, code)
         return response
+
+    async def _metadata(self, request: Request, send: Send) -> Response:
+        """The Metadata API: the same fault, token and session rules, answers in JSON."""
+        state = self.state
+        method = request.method.upper()
+        token = request.headers.get("x-tableau-auth") or None
+        raw = await request.body() if method in _METHODS_WITH_BODY else b""
+        decision = state.faults.decide(method, metadata.FAULT_PATH, signin=False)
+        if decision.rules_fired:
+            state.stats.add("faults_fired", decision.rules_fired)
+        if decision.latency_ms:
+            await asyncio.sleep(decision.latency_ms / 1000.0)
+        if decision.drop:
+            state.stats.add("connections_dropped")
+            await self._drop(send)
+        if decision.respond is not None and decision.respond.body in ("html", "empty"):
+            response, code = _fault_response(decision.respond, "json", state.config.api_version)
+            state.stats.response(response.status_code, code)
+            return response
+        if decision.respond is not None:
+            reply = metadata.fault_reply(decision.respond)
+        else:
+            if decision.kill_session and token:
+                state.auth.kill(token)
+
+            def answer() -> metadata.MetadataReply:
+                try:
+                    return metadata.handle(state, method, token, raw)
+                except Exception:  # a bug: answer in the API's shape all the same, and count it
+                    _log.exception("emulator error on %s /api/metadata/graphql", method)
+                    state.stats.add("internal_errors")
+                    return metadata.MetadataReply(
+                        500,
+                        {"errors": [{"message": "The emulator failed (see its log).",
+                                     "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]},
+                        "INTERNAL_SERVER_ERROR",
+                    )  # fmt: skip
+
+            loop = asyncio.get_running_loop()
+            reply = await loop.run_in_executor(self._handlers, answer)
+        state.stats.response(reply.status, reply.code)
+        return Response(
+            reply.encoded(), reply.status, headers=reply.headers, media_type=_CONTENT_TYPES["json"]
+        )
 
     @staticmethod
     async def _drop(send: Send) -> None:

@@ -219,6 +219,16 @@ class SiteContent:
         with self._lock:
             return len(self._items[kind])
 
+    def ids(self, kind: str) -> list[str]:
+        """The ids of `kind`, in listing order."""
+        with self._lock:
+            return self._items[kind].ids()
+
+    def slice(self, kind: str, start: int, stop: int) -> list[Item]:
+        """Copies of the items at positions start..stop-1 in listing order (costs the slice)."""
+        with self._lock:
+            return [self._present(kind, i) for i in self._items[kind].page(start, stop)]
+
     # -- accounts (used by sign-in) --------------------------------------------------------------
 
     def member_id(self, user_name: str) -> str | None:
