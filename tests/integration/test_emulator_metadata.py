@@ -276,3 +276,18 @@ def test_the_node_limit_cuts_the_answer_and_warns() -> None:
         assert page["data"]["workbooksConnection"]["totalCount"] == 40
         assert len(page["data"]["workbooksConnection"]["nodes"]) == 8
         meta.http.close()
+
+
+def test_tsc_meets_an_expired_session_as_a_non_xml_error() -> None:
+    """What DataHub's re-authentication path catches: TSC raises NonXMLResponseError for the
+    Metadata API's JSON 401."""
+    from tableauserverclient.server.endpoint.exceptions import NonXMLResponseError
+
+    with Emulator(seed_items=4) as emu:
+        server = TSC.Server(emu.url, use_server_version=True)
+        server.auth.sign_in(TSC.TableauAuth("admin", "admin"))
+        assert server.metadata.query("{ workbooks { name } }")["data"]["workbooks"]
+        emu.expire_sessions()
+        with pytest.raises(NonXMLResponseError) as refused:
+            server.metadata.query("{ workbooks { name } }")
+        assert b'"code":"401002"' in refused.value.args[0]
