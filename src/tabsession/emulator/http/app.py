@@ -5,9 +5,11 @@ faults (latency, drop, injected status) → version and route (404003, 405000) �
 401002) → site in the URI (404000, site mismatch) → handler → XML or JSON as `Accept` asks.
 Every outcome, injected faults included, is counted in the emulator's stats.
 
-Handlers (and rendering) run on a thread pool, never on the event loop: a slow request (a
-1000-item page of a 100,000-item site, a filtered scan) never holds up the others, and the
-control plane, on its own small pool, always answers. State objects have their own locks.
+Site content handlers (and their rendering) run on a thread pool, never on the event loop: a
+slow request (a 1000-item page of a 100,000-item site, a filtered scan) never holds up the
+others, and the control plane, on its own small pool, always answers. Server-level routes
+(serverinfo, sign-in, sessions) are quick and answered on the loop. State objects have their
+own locks.
 """
 
 from __future__ import annotations
@@ -191,7 +193,11 @@ class EmulatorApp:
                 state.stats.add("internal_errors")
                 return _error_response(_internal_error(), fmt, render_version)
 
-        response, code = await asyncio.get_running_loop().run_in_executor(self._handlers, answer)
+        if self._on_loop(version_ok, rest):
+            response, code = answer()
+        else:
+            loop = asyncio.get_running_loop()
+            response, code = await loop.run_in_executor(self._handlers, answer)
         state.stats.response(response.status_code, code)
         return response
 
@@ -248,6 +254,15 @@ class EmulatorApp:
         except Exception as exc:
             raise ConnectionDropped("connection dropped by a fault rule") from exc
         raise ConnectionDropped("connection dropped by a fault rule")
+
+    @staticmethod
+    def _on_loop(version_ok: bool, rest: str) -> bool:
+        """Whether to answer on the event loop: server-level routes (serverinfo, sign-in and
+        -out, sessions, the site list) and unknown paths touch small state under short locks,
+        and a thread hop would cost them more than their work; everything under
+        `sites/{site}/` (listings, content, the slow part) goes to the handler threads."""
+        found = match_route(rest) if version_ok else None
+        return found is None or not found[0].site_scoped
 
     def _version_ok(self, version: str) -> bool:
         try:
