@@ -216,7 +216,7 @@ def serve(
     it gets is final and connections made from then on wait for the server instead of failing.
     """
     sock = bind_socket(host, port)
-    state = EmulatorState(config)
+    state = EmulatorState(config, freeze_after_seeding=True)
     server = _Server(_uvicorn_config(EmulatorApp(state), sock, log_level))
     if on_ready is not None:
         on_ready(_url(sock), state)
