@@ -9,9 +9,10 @@ exist (404 with the kind's code), a user's site role must be one Tableau knows (
 
 What a listing costs does not depend on the site's size:
 - the items live in `ItemTable`s (seeded items are built when read, and only the page is built);
-- per-project content counts (`contentsCounts`) are counters, kept by `_insert`, `_discard` and
-  `_move`, which every create, delete and move goes through; a project whose counts change gets a
-  new `_rev`, so its rendering can be remembered like any other item's;
+- per-project content counts (`contentsCounts`) are counters, kept as items are stored,
+  replaced or removed (`_changed`, which each table calls, whoever writes to it) and moved
+  (`_move`); a project whose counts change gets a new `_rev`, so its rendering can be
+  remembered like any other item's;
 - names are indexed (users and groups by name, projects by parent and name);
 - a filtered or sorted listing is computed once and its ids remembered until the kind changes,
   so paging through it costs a page each time.
@@ -69,6 +70,8 @@ class SiteContent:
         self._lock = threading.RLock()
         seeded = seed_tables(site_url, seed_items, accounts)
         self._items: ItemsByKind = seeded.tables
+        for kind, table in self._items.items():
+            table.on_change = self._watch(kind)
         self._counter = 0
         self._counts: dict[str, list[int]] = {
             pid: [0, seeded.workbooks_per_project(pos), 2 * seeded.workbooks_per_project(pos),
@@ -258,10 +261,33 @@ class SiteContent:
             self._items["projects"][project_id]["_rev"] = revision()  # its counts show
 
     def _insert(self, kind: str, item: Item) -> None:
-        """Add a new item, keeping the counters and indexes (every create goes through here)."""
+        """Add a new item (its table's `on_change` keeps the counters and indexes)."""
         self._items[kind][item["id"]] = item
+
+    def _discard(self, kind: str, item_id: str) -> None:
+        """Remove one item (its table's `on_change` keeps the counters and indexes)."""
+        del self._items[kind][item_id]
+
+    def _watch(self, kind: str) -> Callable[[Item | None, Item | None], None]:
+        def changed(old: Item | None, new: Item | None) -> None:
+            self._changed(kind, old, new)
+
+        return changed
+
+    def _changed(self, kind: str, old: Item | None, new: Item | None) -> None:
+        """An item of `kind` was stored (`old` None), replaced, or removed (`new` None)."""
+        if old is not None:
+            self._unindex(kind, old, gone=new is None)
+            if kind in _COUNTED:
+                self._recount(_project_of(kind, old), kind, -1)
+        if new is not None:
+            self._index(kind, new)
+            if kind in _COUNTED:
+                self._recount(_project_of(kind, new), kind, +1)
+
+    def _index(self, kind: str, item: Item) -> None:
         if kind == "projects":
-            self._counts[item["id"]] = [0, 0, 0, 0]
+            self._counts.setdefault(item["id"], [0, 0, 0, 0])
             parent = _project_of(kind, item)
             if parent:
                 self._children.setdefault(parent, set()).add(item["id"])
@@ -270,25 +296,19 @@ class SiteContent:
             self._group_names[item["name"].lower()] = item["id"]
         elif kind == "users":
             self._user_names[item["name"].lower()] = item["id"]
-        if kind in _COUNTED:
-            self._recount(_project_of(kind, item), kind, +1)
 
-    def _discard(self, kind: str, item_id: str) -> None:
-        """Remove one item, keeping the counters and indexes (every delete goes through here)."""
-        item = self._peek(kind, item_id)
+    def _unindex(self, kind: str, item: Item, *, gone: bool) -> None:
         if kind == "projects":
             parent = _project_of(kind, item)
-            self._children.get(parent, set()).discard(item_id)
-            self._children.pop(item_id, None)
-            self._counts.pop(item_id, None)
+            self._children.get(parent, set()).discard(item["id"])
             self._project_names.pop((parent, item["name"].lower()), None)
+            if gone:
+                self._children.pop(item["id"], None)
+                self._counts.pop(item["id"], None)
         elif kind == "groups":
             self._group_names.pop(item["name"].lower(), None)
         elif kind == "users":
             self._user_names.pop(item["name"].lower(), None)
-        if kind in _COUNTED:
-            self._recount(_project_of(kind, item), kind, -1)
-        del self._items[kind][item_id]
 
     def _move(self, kind: str, item: Item, new_project: str) -> None:
         """Count `item` (live, about to be changed by the caller) in `new_project` instead."""
@@ -388,21 +408,12 @@ class SiteContent:
     def delete_project(self, project_id: str) -> None:
         """Delete a project with its sub-projects and everything in them (as Tableau does)."""
         with self._lock:
-            top = self._peek("projects", project_id)
+            self._peek("projects", project_id)
             doomed = {project_id} | self._descendants(project_id)
             for kind in ("workbooks", "views", "datasources"):
                 table = self._items[kind]
-                gone = {i["id"] for i in table.scan() if _project_of(kind, i) in doomed}
-                table.delete_many(gone)
-            parent = _project_of("projects", top)
-            for pid in doomed:
-                item = self._peek("projects", pid)
-                self._project_names.pop((_project_of("projects", item), item["name"].lower()), None)
-                self._children.pop(pid, None)
-                self._counts.pop(pid, None)
-            self._children.get(parent, set()).discard(project_id)
+                table.delete_many({i["id"] for i in table.scan() if _project_of(kind, i) in doomed})
             self._items["projects"].delete_many(doomed)
-            self._recount(parent, "projects", -1)
 
     def create_group(self, data: Mapping[str, Any]) -> Item:
         with self._lock:

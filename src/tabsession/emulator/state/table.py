@@ -14,6 +14,11 @@ fine for the rare deletes of an emulator.
 `version` grows on every change and on every hand-out of a live item, so a cache of query
 results keyed by it is never stale (see `SiteContent.list_page`).
 
+`on_change(old, new)`, when given, hears of every item stored, replaced or removed through the
+mapping (`table[id] = item`, `del table[id]`, `pop`, `delete_many`): `SiteContent` keeps its
+counters and indexes with it, whoever writes. Changes made in place to a live item are not
+heard (the caller handles what they move, such as an item's project).
+
 Not thread-safe on its own: `SiteContent` holds its site lock around every use.
 """
 
@@ -43,12 +48,13 @@ class ItemTable(MutableMapping[str, Item]):
 
     `make` must return a new dict each time (the table may hand it out as a snapshot)."""
 
-    __slots__ = ("_ids", "_live", "_make", "_seeded", "version")
+    __slots__ = ("_ids", "_live", "_make", "_seeded", "on_change", "version")
 
     def __init__(
         self,
         seed_ids: Sequence[str] = (),
         make: Callable[[int], Item] | None = None,
+        on_change: Callable[[Item | None, Item | None], None] | None = None,
     ) -> None:
         if seed_ids and make is None:
             raise ValueError("seeded ids need a `make` function")
@@ -56,6 +62,7 @@ class ItemTable(MutableMapping[str, Item]):
         self._seeded: dict[str, int] = {sid: pos for pos, sid in enumerate(self._ids)}
         self._make = make
         self._live: dict[str, Item] = {}
+        self.on_change = on_change
         self.version = 0
 
     # -- reads that keep nothing -----------------------------------------------------------------
@@ -123,29 +130,39 @@ class ItemTable(MutableMapping[str, Item]):
         return item
 
     def __setitem__(self, item_id: str, item: Item) -> None:
-        if item_id not in self:
+        old = self.peek(item_id)
+        if old is None:
             self._ids.append(item_id)
         self._live[item_id] = item
         self.version += 1
+        if self.on_change is not None:
+            self.on_change(old, item)
 
     def __delitem__(self, item_id: str) -> None:
-        if item_id not in self:
+        old = self.peek(item_id)
+        if old is None:
             raise KeyError(item_id)
         self._live.pop(item_id, None)
         self._seeded.pop(item_id, None)
         self._ids.remove(item_id)
         self.version += 1
+        if self.on_change is not None:
+            self.on_change(old, None)
 
     def delete_many(self, doomed: set[str]) -> int:
         """Remove all of `doomed` in one pass over the order (O(n) once, not per item)."""
         present = {d for d in doomed if d in self}
         if not present:
             return 0
+        gone = [self.peek(item_id) for item_id in present]
         for item_id in present:
             self._live.pop(item_id, None)
             self._seeded.pop(item_id, None)
         self._ids = [i for i in self._ids if i not in present]
         self.version += 1
+        if self.on_change is not None:
+            for old in gone:
+                self.on_change(old, None)
         return len(present)
 
     @property
