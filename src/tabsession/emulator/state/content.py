@@ -216,7 +216,8 @@ class SiteContent:
         """Copies of every item of `kind`, in order (for whole-site views such as the Metadata
         API's; listings use `list_page`, which costs a page)."""
         with self._lock:
-            return [self._present(kind, dict(i)) for i in self._items[kind].scan()]
+            table = self._items[kind]
+            return [self._present(kind, i) for i in (table.snapshot(j) for j in table.ids()) if i]
 
     def count(self, kind: str) -> int:
         with self._lock:

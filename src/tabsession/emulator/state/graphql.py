@@ -38,6 +38,7 @@ from typing import Any, Protocol
 from graphql import GraphQLError, execute_sync, parse, validate
 
 from tabsession.emulator.state.content import SiteContent
+from tabsession.emulator.state.errors import ApiError
 from tabsession.emulator.state.graphql_schema import schema
 from tabsession.emulator.state.seed import stable_id
 
@@ -85,6 +86,8 @@ class _Graph:
         self.limit = node_limit
         self._datasource_ids: list[str] | None = None
         self._datasource_nodes: dict[str, Node] = {}
+        self._users_of: dict[str, list[tuple[int, str]]] | None = None
+        self._in_project: dict[str, list[Mapping[str, Any]]] | None = None
         self.site_node = {
             "id": stable_id("metadata", "site", site.id),
             "luid": site.id,
@@ -110,7 +113,7 @@ class _Graph:
         if node is None:
             try:
                 item = self.content.get("datasources", luid)
-            except Exception:  # deleted meanwhile: no lineage
+            except ApiError:  # deleted meanwhile: no lineage
                 return None
             node = self.datasource(item)
         return node
@@ -228,10 +231,7 @@ class _Graph:
             "description": item.get("description", ""),
             "parentProjectLuid": item.get("parentProjectId") or None,
             "owner": self._user(item.get("owner") or {}),
-            "workbooks": lambda info: [
-                self.workbook(w) for w in self.content.scan("workbooks")
-                if (w.get("project") or {}).get("id") == luid
-            ],
+            "workbooks": lambda info: self.workbooks_in(luid),
             "publishedDatasources": lambda info: [
                 d for d in self.datasources() if d["projectLuid"] == luid
             ],
@@ -250,11 +250,31 @@ class _Graph:
         return [self._database(t) for t in types]
 
     def _workbooks_using(self, datasource_luids: set[str]) -> list[Node]:
-        return [
-            self.workbook(w)
-            for w in self.content.scan("workbooks")
-            if self.linked_datasource(w["id"]) in datasource_luids
-        ]
+        """Workbooks whose data source is one of these, in listing order. The links depend only
+        on ids, so finding them costs a pass over the workbook ids, not the workbooks."""
+        if self._users_of is None:
+            self._users_of = {}
+            for pos, workbook_id in enumerate(self.content.ids("workbooks")):
+                linked = self.linked_datasource(workbook_id)
+                if linked is not None:
+                    self._users_of.setdefault(linked, []).append((pos, workbook_id))
+        found = sorted(entry for luid in datasource_luids for entry in self._users_of.get(luid, ()))
+        nodes = []
+        for _, workbook_id in found:
+            try:
+                nodes.append(self.workbook(self.content.get("workbooks", workbook_id)))
+            except ApiError:  # deleted meanwhile
+                continue
+        return nodes
+
+    def workbooks_in(self, project_luid: str) -> list[Node]:
+        """Workbooks of a project (one scan per query, then a lookup)."""
+        if self._in_project is None:
+            self._in_project = {}
+            for w in self.content.scan("workbooks"):
+                project = str((w.get("project") or {}).get("id", ""))
+                self._in_project.setdefault(project, []).append(w)
+        return [self.workbook(w) for w in self._in_project.get(project_luid, ())]
 
 
 # -- roots: filters, lists and connections ---------------------------------------------------
