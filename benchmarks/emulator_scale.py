@@ -4,8 +4,9 @@ whether one heavy client can slow down everyone else.
 1. **Page cost vs site size.** Two emulators side by side, seeded with 500 and with 10,000
    workbooks (75 more projects are created on each, so that both have a full 100-item page of
    projects). One keep-alive client asks each for 100-item pages of workbooks (cycling through
-   pages 1-5) and of projects (page 1), in interleaved rounds; the value is the median wall time
-   per request, and the ratio is large site / small site (goal ≤ 1.5).
+   pages 1-5), of projects (page 1) and of Metadata API workbooks with their owner and lineage
+   (`workbooksConnection(first: 100, offset: ...)`), in interleaved rounds; the value is the
+   median wall time per request, and the ratio is large site / small site (goal ≤ 1.5).
 2. **Seeding 100,000.** `EmulatorState(seed_items=100000)` (100,000 workbooks, 200,000 views,
    50,000 data sources and the rest in proportion: about 404,000 items) built in a fresh
    process: wall time, and the process's peak RSS above what it held before seeding and in all
@@ -60,6 +61,17 @@ class _Keepalive:
             raise RuntimeError(f"GET {path}: {response.status} {body[:200]!r}")
         return took, body
 
+    def post_timed(self, path: str, body: dict[str, Any]) -> tuple[float, bytes]:
+        began = time.perf_counter()
+        headers = {**self.headers, "Content-Type": "application/json"}
+        self.connection.request("POST", path, body=json.dumps(body), headers=headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        took = time.perf_counter() - began
+        if response.status != 200:
+            raise RuntimeError(f"POST {path}: {response.status} {data[:200]!r}")
+        return took, data
+
     def post(self, path: str, body: dict[str, Any]) -> int:
         headers = {**self.headers, "Content-Type": "application/json"}
         self.connection.request("POST", path, body=json.dumps(body), headers=headers)
@@ -71,12 +83,26 @@ class _Keepalive:
         self.connection.close()
 
 
-def _workbooks_page(base: str, i: int) -> str:
-    return f"{base}/workbooks?pageSize=100&pageNumber={1 + i % 5}"
+_METADATA_PAGE = (
+    "query page($offset: Int) { workbooksConnection(first: 100, offset: $offset) { totalCount "
+    "nodes { name projectName owner { name } upstreamTables { fullName database { name } } } } }"
+)
 
 
-def _projects_page(base: str, i: int) -> str:
-    return f"{base}/projects?pageSize=100&pageNumber=1"
+def _workbooks_page(client: _Keepalive, base: str, i: int) -> tuple[float, int]:
+    took, body = client.get(f"{base}/workbooks?pageSize=100&pageNumber={1 + i % 5}")
+    return took, len(json.loads(body)["workbooks"]["workbook"])
+
+
+def _projects_page(client: _Keepalive, base: str, i: int) -> tuple[float, int]:
+    took, body = client.get(f"{base}/projects?pageSize=100&pageNumber=1")
+    return took, len(json.loads(body)["projects"]["project"])
+
+
+def _metadata_page(client: _Keepalive, base: str, i: int) -> tuple[float, int]:
+    query = {"query": _METADATA_PAGE, "variables": {"offset": 100 * (i % 5)}}
+    took, body = client.post_timed("/api/metadata/graphql", query)
+    return took, len(json.loads(body)["data"]["workbooksConnection"]["nodes"])
 
 
 def _page_costs(quick: bool) -> list[dict[str, object]]:
@@ -96,21 +122,21 @@ def _page_costs(quick: bool) -> list[dict[str, object]]:
                 if status != 201:
                     raise RuntimeError(f"creating a project answered {status}")
             clients[label] = (client, base)
-        cases: dict[str, Callable[[str, int], str]] = {
+        cases: dict[str, Callable[[_Keepalive, str, int], tuple[float, int]]] = {
             "workbooks": _workbooks_page,
             "projects": _projects_page,
+            "Metadata API workbooksConnection": _metadata_page,
         }
         rows: list[dict[str, object]] = []
-        for kind, path in cases.items():
+        for kind, fetch in cases.items():
             times: dict[str, list[float]] = {"small": [], "large": []}
             for label, (client, base) in clients.items():  # warm-up: one pass over the pages
                 for i in range(5):
-                    _, body = client.get(path(base, i))
-                    if len(json.loads(body)[kind][kind[:-1]]) != 100:
+                    if fetch(client, base, i)[1] != 100:
                         raise RuntimeError(f"{label} {kind}: a page without 100 items")
             for _ in range(rounds):
                 for label, (client, base) in clients.items():
-                    times[label].extend(client.get(path(base, i))[0] for i in range(per_round))
+                    times[label].extend(fetch(client, base, i)[0] for i in range(per_round))
             small, large = median(times["small"]) * 1000, median(times["large"]) * 1000
             notes = (
                 f"median of {rounds * per_round} requests per site, {rounds} interleaved rounds; "
@@ -142,7 +168,7 @@ def rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 before = rss()
 began = time.perf_counter()
-state = EmulatorState(EmulatorConfig(seed_items=int(sys.argv[1])))
+state = EmulatorState(EmulatorConfig(seed_items=int(sys.argv[1])), freeze_after_seeding=True)
 took = time.perf_counter() - began
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": took, "before": before, "peak": peak}))
@@ -165,8 +191,9 @@ def _seeding(quick: bool) -> list[dict[str, object]]:
     grown = median(r["peak"] - r["before"] for r in results)
     total = median(r["peak"] for r in results)
     notes = (
-        f"EmulatorState(seed_items={HUGE}) in a fresh process (~404,000 items: workbooks, "
-        f"2 views each, data sources, projects, users, groups, jobs); median of {runs} run(s)"
+        f"EmulatorState(seed_items={HUGE}) as the command line builds it, in a fresh process "
+        "(~404,000 items: workbooks, 2 views each, data sources, projects, users, groups, "
+        f"jobs); median of {runs} run(s)"
     )
     return [
         {"name": f"seeding {HUGE} workbooks: time", "value": round(seconds, 2), "unit": "s",
