@@ -5,6 +5,7 @@ handler is stuck."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -223,3 +224,43 @@ def test_the_control_plane_and_other_requests_answer_while_a_handler_is_stuck(
         release.set()
         slow.join(30)
     assert order == ["stats 200", "serverinfo 200", "slow 200"]
+
+
+def test_a_sign_in_waiting_on_a_busy_site_holds_up_nothing_else(emu: Emulator) -> None:
+    """A handler that holds a site's lock (a long scan) delays sign-ins on that site, but never
+    the auth lock: the control plane and serverinfo still answer meanwhile."""
+    site = emu.state.site_by_url("")
+    assert site is not None
+    holding, release = threading.Event(), threading.Event()
+
+    def busy() -> None:
+        with site.content._lock:
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=busy)
+    holder.start()
+    order: list[str] = []
+    try:
+        assert holding.wait(30)
+        signing_in = threading.Thread(target=lambda: order.append(f"sign-in {_signed_in(emu)[1]}"))
+        signing_in.start()
+        for _ in range(3000):  # bounded: until the sign-in has its session and waits on the site
+            if emu.state.auth._sessions:
+                break
+            time.sleep(0.01)
+        assert emu.state.auth._sessions, "the sign-in never got its session"
+        with httpx.Client(base_url=emu.url, timeout=30) as other:
+            for path in ("/_emulator/stats", "/_emulator/sessions", f"/api/{V}/serverinfo"):
+                order.append(f"{path} {other.get(path).status_code}")
+        assert order == [
+            "/_emulator/stats 200",
+            "/_emulator/sessions 200",
+            f"/api/{V}/serverinfo 200",
+        ]
+    finally:
+        release.set()
+        holder.join(30)
+    signing_in.join(30)
+    assert order[-1] == f"sign-in {site.id}"
+    assert emu.stats()["signins"] == 1

@@ -5,11 +5,11 @@ faults (latency, drop, injected status) → version and route (404003, 405000) �
 401002) → site in the URI (404000, site mismatch) → handler → XML or JSON as `Accept` asks.
 Every outcome, injected faults included, is counted in the emulator's stats.
 
-Site content handlers (and their rendering) run on a thread pool, never on the event loop: a
+Handlers (and their rendering) run on a thread pool, never on the event loop: a
 slow request (a 1000-item page of a 100,000-item site, a filtered scan) never holds up the
-others, and the control plane, on its own small pool, always answers. Server-level routes
-(serverinfo, sign-in, sessions) are quick and answered on the loop. State objects have their
-own locks.
+others, and the control plane, on its own small pool, always answers. Only serverinfo (and
+unknown paths), which take no lock, are answered on the loop. State objects have their own
+locks.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ __all__ = ["ConnectionDropped", "EmulatorApp"]
 
 _API = re.compile(r"^/api/([^/]+)/(.*)$")
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+_ON_LOOP = frozenset({"serverinfo"})
+"""Routes answered on the event loop (they touch no site, session or lock)."""
 _CONTENT_TYPES = {"xml": "application/xml;charset=utf-8", "json": "application/json;charset=utf-8"}
 
 
@@ -257,12 +259,12 @@ class EmulatorApp:
 
     @staticmethod
     def _on_loop(version_ok: bool, rest: str) -> bool:
-        """Whether to answer on the event loop: server-level routes (serverinfo, sign-in and
-        -out, sessions, the site list) and unknown paths touch small state under short locks,
-        and a thread hop would cost them more than their work; everything under
-        `sites/{site}/` (listings, content, the slow part) goes to the handler threads."""
-        found = match_route(rest) if version_ok else None
-        return found is None or not found[0].site_scoped
+        """Whether to answer on the event loop rather than a handler thread: only what takes no
+        lock a slow handler may hold (serverinfo, unknown paths). Sign-in and sessions read the
+        site's users under the site lock, so they go to the threads with the content routes."""
+        if not version_ok:
+            return True
+        return rest.lower().rstrip("/") in _ON_LOOP or match_route(rest) is None
 
     def _version_ok(self, version: str) -> bool:
         try:

@@ -201,7 +201,9 @@ class AuthState:
                 raise ApiError.signin_error() from None
             session.reject_next_use = stale
             self._stats.signin(request.kind)
-            return session
+        # outside the auth lock: the site lock may be held a while by a slow listing
+        self._directory.touch_login(session.site_id, session.user_id, session.created)
+        return session
 
     def _sign_in(self, request: SignInRequest) -> Session:
         config, now = self._config, self._clock.time()
@@ -226,7 +228,6 @@ class AuthState:
             user_id, user_name = self._impersonated(site.id, user_name, request.impersonate_user_id)
         if pat_name is not None and config.pat_single_session:
             self._end_pat_sessions(pat_name)
-        self._directory.touch_login(site.id, user_id, now)
         return self._open_session(site.id, user_id, user_name, request.kind, pat_name, scopes)
 
     def _open_session(

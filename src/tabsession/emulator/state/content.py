@@ -235,14 +235,15 @@ class SiteContent:
 
     # -- accounts (used by sign-in) --------------------------------------------------------------
 
+    # member_id and member_name take no lock: each is one dict read (atomic in CPython), so a
+    # sign-in never waits behind a slow listing that holds the site lock.
+
     def member_id(self, user_name: str) -> str | None:
-        with self._lock:
-            return self._user_names.get(user_name.lower())
+        return self._user_names.get(user_name.lower())
 
     def member_name(self, user_id: str) -> str | None:
-        with self._lock:
-            user = self._items["users"].peek(user_id)
-            return None if user is None else str(user["name"])
+        user = self._items["users"].peek(user_id)
+        return None if user is None else str(user["name"])
 
     def touch_login(self, user_id: str, when: float) -> None:
         with self._lock:
