@@ -103,3 +103,43 @@ def test_a_project_whose_counts_change_gets_a_new_revision() -> None:
     again = content.get("projects", project["id"])
     assert again["_rev"] != project["_rev"]
     assert again["contentsCounts"]["projectCount"] == 1
+
+
+def test_a_filtered_scan_holds_no_lock_while_it_builds_items() -> None:
+    import threading
+
+    from tabsession.emulator.state.kinds import KINDS
+    from tabsession.emulator.state.query import parse_query
+
+    content = _content()
+    table = content._items["workbooks"]
+    make = table._make
+    assert make is not None
+    reached, release = threading.Event(), threading.Event()
+
+    def slow_make(pos: int) -> dict[str, Any]:
+        if pos == 50 and not release.is_set():
+            reached.set()
+            release.wait(30)
+        return make(pos)
+
+    table._make = slow_make
+    fields = KINDS["workbooks"].fields
+    results: list[int] = []
+    scanner = threading.Thread(
+        target=lambda: results.append(
+            content.list_page("workbooks", parse_query({"filter": "size:gt:5"}, fields)).total
+        )
+    )
+    scanner.start()
+    try:
+        assert reached.wait(30)
+        # the scan is stuck half-way: the site still answers pages and takes changes
+        page = content.list_page("workbooks", parse_query({"pageSize": "10"}, fields))
+        assert len(page.items) == 10
+        assert results == []
+        content.create_project({"name": "meanwhile"}, content.ids("users")[0])
+    finally:
+        release.set()
+        scanner.join(30)
+    assert results == [sum(1 for i in range(100) if 1 + i % 9 > 5)]

@@ -128,22 +128,25 @@ class SiteContent:
     def list_page(
         self, kind: str, query: Query, *, within: Callable[[Item], bool] | None = None
     ) -> Page:
-        """One page of `kind`, optionally only items for which `within(item)` is true."""
+        """One page of `kind`, optionally only items for which `within(item)` is true.
+
+        A filtered or sorted listing scans the kind without holding the site lock (it only
+        reads, from a snapshot of the order), so a long scan holds up no other request."""
         spec: Kind = KINDS[kind]
-        with self._lock:
-            table = self._items[kind]
-            if within is None and not query.conditions and not query.sort:
+        table = self._items[kind]
+        if within is None and not query.conditions and not query.sort:
+            with self._lock:
                 start, stop = page_bounds(len(table), query)
-                items = table.page(start, stop)
-                total = len(table)
-            else:
-                ids = self._selected(kind, table, query, spec, within)
+                items, total = table.page(start, stop), len(table)
+        else:
+            ids = self._selected(kind, table, query, spec, within)
+            with self._lock:
                 start, stop = page_bounds(len(ids), query)
                 items = [s for s in (table.snapshot(i) for i in ids[start:stop]) if s is not None]
                 total = len(ids)
-            return Page(
-                [self._present(kind, i) for i in items], query.page_number, query.page_size, total
-            )
+        with self._lock:
+            presented: list[Mapping[str, Any]] = [self._present(kind, i) for i in items]
+        return Page(presented, query.page_number, query.page_size, total)
 
     def _selected(
         self,
@@ -154,20 +157,24 @@ class SiteContent:
         within: Callable[[Item], bool] | None,
     ) -> list[str]:
         """Ids of the filtered, sorted items; remembered until the table changes."""
-        scan = table.scan()
-        if kind == "groups":
-            scan = (self._present(kind, dict(g)) for g in scan)  # userCount is filterable
+        key = (kind, query.conditions, query.sort)
+        with self._lock:
+            version = table.version
+            cached = self._queries.get(key) if within is None else None
+            if cached is not None and cached[0] == version:
+                self._queries.move_to_end(key)
+                return cached[1]
+            scan = table.scan()  # the order is copied now, under the lock
+            if kind == "groups":  # userCount is filterable
+                scan = (self._present(kind, dict(g)) for g in scan)
         if within is not None:
             return select_ids((i for i in scan if within(i)), query, spec.fields)
-        key = (kind, query.conditions, query.sort)
-        cached = self._queries.get(key)
-        if cached is not None and cached[0] == table.version:
-            self._queries.move_to_end(key)
-            return cached[1]
         ids = select_ids(scan, query, spec.fields)
-        self._queries[key] = (table.version, ids)
-        if len(self._queries) > _QUERY_CACHE_SIZE:
-            self._queries.popitem(last=False)
+        with self._lock:
+            if table.version == version:  # nothing changed meanwhile: worth remembering
+                self._queries[key] = (version, ids)
+                if len(self._queries) > _QUERY_CACHE_SIZE:
+                    self._queries.popitem(last=False)
         return ids
 
     def get(self, kind: str, item_id: str) -> Item:

@@ -97,8 +97,14 @@ class ItemTable(MutableMapping[str, Item]):
         return out
 
     def scan(self) -> Iterator[Item]:
-        """Every item, read-only, in order (seeded ones built one at a time and not kept)."""
-        for item_id in list(self._ids):
+        """Every item, read-only, in order (seeded ones built one at a time and not kept).
+
+        The order is copied when `scan()` is called, so the iteration may go on without the
+        lock held during the call: it reads only, and an item removed meanwhile is skipped."""
+        return self._built(list(self._ids))
+
+    def _built(self, ids: list[str]) -> Iterator[Item]:
+        for item_id in ids:
             item = self.peek(item_id)
             if item is not None:
                 yield item
