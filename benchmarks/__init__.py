@@ -8,6 +8,7 @@ run, interleaved in rounds, and reported as medians and ratios.
 
 BENCHMARKS = (
     "emulator_throughput",
+    "emulator_scale",
     "client_overhead",
     "pagination",
     "shared_sessions",

@@ -210,6 +210,8 @@ def test_help_documents_every_option_and_default() -> None:
         "--latency", "--time-scale", "--max-api-version", "--site-mismatch-status",
         "--signin-redirect-host", "--exit-after", "--log-level", "--job-duration",
         "--upload-outlives-session", "--max-stored-mb", "--export-concurrency", "--export-latency",
+        "--signin-redirect-host", "--expired-code", "--metadata-node-limit", "--exit-after",
+        "--log-level",
     ):  # fmt: skip
         assert option in result.output, option
     for default in ("127.0.0.1", "8000", "admin:admin", "240m on server", "warning"):
@@ -248,6 +250,8 @@ def test_help_documents_every_option_and_default() -> None:
         ["--max-stored-mb", "-1"],
         ["--export-concurrency", "0"],
         ["--export-latency", "-1"],
+        ["--expired-code", "expired"],
+        ["--metadata-node-limit", "0"],
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str]) -> None:

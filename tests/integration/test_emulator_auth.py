@@ -488,3 +488,60 @@ def test_pipeline_error_codes(tableau_emulator: Emulator) -> None:
     stats = tableau_emulator.stats()
     assert stats["requests"] == sum(stats["status_counts"].values()) == 11
     assert stats["error_codes"]["404003"] == 5
+
+
+# -- why a sign-in was refused, and the code for an expired token (issue 9)
+
+
+def test_refusal_reasons_are_counted_while_the_client_sees_plain_401001() -> None:
+    app = ConnectedApp("client-9", "kid-9", "secret-9")
+    pat = PatSpec("revoked-pat", "s3cret", revoked=True)
+    with (
+        Emulator(connected_apps=(app,), pats=(pat,)) as emu,
+        httpx.Client(
+            base_url=f"{emu.url}/api/{V}/", headers={"Accept": "application/json"}
+        ) as http,
+    ):
+        expired_jwt = encode_hs256(
+            {"iss": "client-9", "sub": "admin", "aud": "tableau", "exp": 1, "jti": "j",
+             "scp": ["tableau:content:read"]},
+            "secret-9",
+            kid="kid-9",
+        )  # fmt: skip
+        bodies = [
+            {"credentials": {"name": "admin", "password": "wrong", "site": {"contentUrl": ""}}},
+            {"credentials": {"personalAccessTokenName": "revoked-pat",
+                             "personalAccessTokenSecret": "s3cret", "site": {"contentUrl": ""}}},
+            {"credentials": {"jwt": expired_jwt, "site": {"contentUrl": ""}}},
+        ]  # fmt: skip
+        for body in bodies:
+            answer = http.post("auth/signin", json=body)
+            assert answer.status_code == 401
+            assert answer.json()["error"]["code"] == "401001"
+            assert "pat_revoked" not in answer.text
+            assert "jwt_expired" not in answer.text
+        stats = emu.stats()
+        assert stats["signin_failures"] == 3
+        assert stats["signin_refusals"] == {"jwt_expired": 1, "pat_revoked": 1, "wrong_password": 1}
+
+
+@pytest.mark.parametrize("code", ["401002", "401000"])
+def test_the_expired_session_code_is_a_knob(code: str) -> None:
+    with (
+        Emulator(expired_code=code) as emu,
+        httpx.Client(
+            base_url=f"{emu.url}/api/{V}/", headers={"Accept": "application/json"}
+        ) as http,
+    ):
+        body = {"credentials": {"name": "admin", "password": "admin", "site": {"contentUrl": ""}}}
+        creds = http.post("auth/signin", json=body).json()["credentials"]
+        headers = {"X-Tableau-Auth": creds["token"]}
+        assert http.get("sessions/current", headers=headers).status_code == 200
+        emu.expire_sessions()
+        answer = http.get("sessions/current", headers=headers)
+        assert answer.status_code == 401
+        assert answer.json()["error"]["code"] == code
+        unknown = http.get("sessions/current", headers={"X-Tableau-Auth": "no-such-token"})
+        assert unknown.json()["error"]["code"] == code
+        assert http.get("sessions/current").json()["error"]["code"] == "401000"  # no token
+        assert httpx.get(f"{emu.url}/_emulator/config").json()["expired_code"] == code

@@ -116,6 +116,8 @@ def build_config(
     max_stored_mb: str = "256",
     export_concurrency: str | None = None,
     export_latency: str = "0",
+    expired_code: str = "401002",
+    metadata_node_limit: str = "20000",
 ) -> EmulatorConfig:
     """The command line's options → an `EmulatorConfig` (exit 2 with one line on bad input)."""
     chosen_mode = _choice("--mode", mode, ("server", "cloud"))
@@ -181,6 +183,8 @@ def build_config(
                 else _int("--export-concurrency", export_concurrency, 1, 10_000)
             ),
             export_latency_ms=_float("--export-latency", export_latency, minimum=0.0),
+            expired_code=expired_code,
+            metadata_node_limit=_int("--metadata-node-limit", metadata_node_limit, 1, 10**9),
         )
     except ValueError as exc:
         typer.echo(f"Error: {exc}", err=True)
@@ -412,6 +416,22 @@ def command(
         str,
         typer.Option(metavar="MS", help="Real time each view export takes (holds its slot)."),
     ] = "0",
+    expired_code: Annotated[
+        str,
+        typer.Option(
+            metavar="CODE",
+            help="Error code of the 401 for an unknown or expired session token (Tableau's REST "
+            "reference: 401002; its knowledge base shows 401000).",
+        ),
+    ] = "401002",
+    metadata_node_limit: Annotated[
+        str,
+        typer.Option(
+            metavar="N",
+            help="Most objects in one Metadata API answer; beyond it the answer is cut and "
+            "carries a NODE_LIMIT_EXCEEDED warning.",
+        ),
+    ] = "20000",
     exit_after: Annotated[
         str | None,
         typer.Option(
@@ -453,6 +473,8 @@ def command(
         max_stored_mb=max_stored_mb,
         export_concurrency=export_concurrency,
         export_latency=export_latency,
+        expired_code=expired_code,
+        metadata_node_limit=metadata_node_limit,
     )
     chosen_port = _int("--port", port, 0, 65535)
     level = _choice("--log-level", log_level, LOG_LEVELS)

@@ -158,6 +158,13 @@ class EmulatorConfig:
     site_mismatch_code: str | None = None
     """Tableau does not document what a valid token gets on another site's URL (UNCONFIRMED).
     Default: 403 with the emulator-only code 403999, so clients meet a non-401 path."""
+    expired_code: str = "401002"
+    """The error code sent with the 401 for an unknown, ended or expired session token. Tableau's
+    REST reference says 401002; its knowledge-base article shows 401000 for an expired token.
+    Change it to check that a client treats both as an expired session."""
+    metadata_node_limit: int = 20_000
+    """The most objects one Metadata API answer holds; beyond it the lists are cut and the answer
+    carries a NODE_LIMIT_EXCEEDED warning (Tableau's documented default limit is 20,000)."""
     signin_redirect_host: str | None = None
     """When set, a sign-in that arrives under any other host name is answered with 301 to the
     same URL on this host (Tableau Cloud's pod redirect)."""
@@ -204,6 +211,10 @@ class EmulatorConfig:
             raise ValueError("export_concurrency must be at least 1")
         if not 0 <= self.export_latency_ms <= 600_000:
             raise ValueError("export_latency_ms must be between 0 and 600000")
+        if not re.fullmatch(r"\d{6}", self.expired_code):
+            raise ValueError("expired_code must be six digits, such as 401002 or 401000")
+        if self.metadata_node_limit < 1:
+            raise ValueError("metadata_node_limit must be at least 1")
         if not 100 <= self.site_mismatch_status <= 599:
             raise ValueError("site_mismatch_status must be an HTTP status")
         parse_version(self.api_version)

@@ -19,10 +19,12 @@ Bad input gets 400 with {"error": "..."}; nothing here needs a token.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from starlette.requests import Request
@@ -78,6 +80,8 @@ def _config(state: EmulatorState, _: dict[str, Any]) -> dict[str, Any]:
         "pat_single_session": config.pat_single_session,
         "site_mismatch_status": config.site_mismatch_status,
         "site_mismatch_code": config.mismatch_code,
+        "expired_code": config.expired_code,
+        "metadata_node_limit": config.metadata_node_limit,
         "time_scale": config.time_scale,
         "job_duration_seconds": config.job_duration,
         "upload_outlives_session": config.upload_outlives_session,
@@ -172,7 +176,11 @@ async def _read_json(request: Request) -> dict[str, Any]:
     return data
 
 
-async def handle(state: EmulatorState, request: Request) -> Response:
+async def handle(
+    state: EmulatorState, request: Request, executor: Executor | None = None
+) -> Response:
+    """Answer one control-plane request; the action runs on `executor` (None: the loop's
+    default pool), so a slow one (a reset that reseeds 100,000 items) never blocks the loop."""
     name = request.url.path.removeprefix("/_emulator").strip("/")
     actions = _ROUTES.get(name)
     if actions is None:
@@ -184,7 +192,8 @@ async def handle(state: EmulatorState, request: Request) -> Response:
         return JSONResponse({"error": f"use {allowed}"}, 405, headers={"Allow": allowed})
     try:
         body = await _read_json(request)
-        result = action(state, body)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(executor, action, state, body)
     except _BadInput as exc:
         return JSONResponse({"error": str(exc)}, 400)
     except Exception:  # a bug: answer in JSON all the same, and count it

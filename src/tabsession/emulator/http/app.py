@@ -4,6 +4,12 @@ Pipeline for every API request (spec §10):
 faults (latency, drop, injected status) → version and route (404003, 405000) → token (401000,
 401002) → site in the URI (404000, site mismatch) → handler → XML or JSON as `Accept` asks.
 Every outcome, injected faults included, is counted in the emulator's stats.
+
+Handlers (and their rendering) run on a thread pool, never on the event loop: a
+slow request (a 1000-item page of a 100,000-item site, a filtered scan) never holds up the
+others, and the control plane, on its own small pool, always answers. Only serverinfo (and
+unknown paths), which take no lock, are answered on the loop. State objects have their own
+locks.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
 
@@ -23,6 +30,7 @@ from tabsession.emulator.config import parse_version
 from tabsession.emulator.faults import FaultDecision, FaultRule
 from tabsession.emulator.http.body import read_body
 from tabsession.emulator.http.call import Call, Reply, response_format
+from tabsession.emulator.http.handlers import metadata
 from tabsession.emulator.http.render import Format, error_body, render
 from tabsession.emulator.http.routes import match_route
 from tabsession.emulator.state.errors import ApiError
@@ -32,6 +40,8 @@ __all__ = ["ConnectionDropped", "EmulatorApp"]
 
 _API = re.compile(r"^/api/([^/]+)/(.*)$")
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+_ON_LOOP = frozenset({"serverinfo"})
+"""Routes answered on the event loop (they touch no site, session or lock)."""
 _CONTENT_TYPES = {"xml": "application/xml;charset=utf-8", "json": "application/json;charset=utf-8"}
 
 
@@ -103,12 +113,19 @@ def _fault_response(rule: FaultRule, fmt: Format, version: str) -> tuple[Respons
     return Response(body, status, headers=headers, media_type=_CONTENT_TYPES[kind]), code
 
 
+HANDLER_THREADS = 8
+"""Requests handled at once; more wait for a free thread (the event loop keeps accepting)."""
+CONTROL_THREADS = 2
+
+
 class EmulatorApp:
     """ASGI app over one `EmulatorState`. It holds the state; handlers receive it per call."""
 
-    def __init__(self, state: EmulatorState) -> None:
+    def __init__(self, state: EmulatorState, *, handler_threads: int = HANDLER_THREADS) -> None:
         self.state = state
         self._max_version = parse_version(state.config.api_version)  # the config never changes
+        self._handlers = ThreadPoolExecutor(handler_threads, "tabsession-emulator-handler")
+        self._control = ThreadPoolExecutor(CONTROL_THREADS, "tabsession-emulator-control")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -119,7 +136,9 @@ class EmulatorApp:
         request = Request(scope, receive)
         path: str = scope["path"]
         if path == "/_emulator" or path.startswith("/_emulator/"):
-            response = await control.handle(self.state, request)
+            response = await control.handle(self.state, request, self._control)
+        elif path.rstrip("/").lower() == "/api/metadata/graphql":
+            response = await self._metadata(request, send)
         elif path.startswith("/api/"):
             response = await self._api(request, send)
         else:
@@ -130,15 +149,20 @@ class EmulatorApp:
             self.state.stats.response(response.status_code, code)
         await response(scope, receive, send)
 
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def close(self) -> None:
+        """Let the worker threads end once their current request is done."""
+        self._handlers.shutdown(wait=False, cancel_futures=True)
+        self._control.shutdown(wait=False, cancel_futures=True)
 
     async def _api(self, request: Request, send: Send) -> Response:
         state = self.state
@@ -170,17 +194,72 @@ class EmulatorApp:
             response, code = _fault_response(decision.respond, fmt, render_version)
             state.stats.response(response.status_code, code)
             return response
-        try:
-            reply = self._dispatch(request, method, version, version_ok, rest, raw, fmt, decision)
-            response, code = _reply_response(reply, fmt, render_version), None
-        except ApiError as error:
-            response, code = _error_response(error, fmt, render_version)
-        except Exception:  # a bug: still answer like Tableau, and count it
-            _log.exception("emulator error on %s /api/%s/%s", method, version, rest)
-            state.stats.add("internal_errors")
-            response, code = _error_response(_internal_error(), fmt, render_version)
+
+        def answer() -> tuple[Response, str | None]:
+            """Runs on a handler thread: the handler, then the rendering."""
+            try:
+                reply = self._dispatch(
+                    request, method, version, version_ok, rest, raw, fmt, decision
+                )
+                return _reply_response(reply, fmt, render_version), None
+            except ApiError as error:
+                return _error_response(error, fmt, render_version)
+            except Exception:  # a bug: still answer like Tableau, and count it
+                _log.exception("emulator error on %s /api/%s/%s", method, version, rest)
+                state.stats.add("internal_errors")
+                return _error_response(_internal_error(), fmt, render_version)
+
+        if self._on_loop(version_ok, rest):
+            response, code = answer()
+        else:
+            loop = asyncio.get_running_loop()
+            response, code = await loop.run_in_executor(self._handlers, answer)
         state.stats.response(response.status_code, code)
         return response
+
+    async def _metadata(self, request: Request, send: Send) -> Response:
+        """The Metadata API: the same fault, token and session rules, answers in JSON."""
+        state = self.state
+        method = request.method.upper()
+        token = request.headers.get("x-tableau-auth") or None
+        raw = await request.body() if method in _METHODS_WITH_BODY else b""
+        decision = state.faults.decide(method, metadata.FAULT_PATH, signin=False)
+        if decision.rules_fired:
+            state.stats.add("faults_fired", decision.rules_fired)
+        if decision.latency_ms:
+            await asyncio.sleep(decision.latency_ms / 1000.0)
+        if decision.drop:
+            state.stats.add("connections_dropped")
+            await self._drop(send)
+        if decision.respond is not None and decision.respond.body in ("html", "empty"):
+            response, code = _fault_response(decision.respond, "json", state.config.api_version)
+            state.stats.response(response.status_code, code)
+            return response
+        if decision.respond is not None:
+            reply = metadata.fault_reply(decision.respond)
+        else:
+            if decision.kill_session and token:
+                state.auth.kill(token)
+
+            def answer() -> metadata.MetadataReply:
+                try:
+                    return metadata.handle(state, method, token, raw)
+                except Exception:  # a bug: answer in the API's shape all the same, and count it
+                    _log.exception("emulator error on %s /api/metadata/graphql", method)
+                    state.stats.add("internal_errors")
+                    return metadata.MetadataReply(
+                        500,
+                        {"errors": [{"message": "The emulator failed (see its log).",
+                                     "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]},
+                        "INTERNAL_SERVER_ERROR",
+                    )  # fmt: skip
+
+            loop = asyncio.get_running_loop()
+            reply = await loop.run_in_executor(self._handlers, answer)
+        state.stats.response(reply.status, reply.code)
+        return Response(
+            reply.encoded(), reply.status, headers=reply.headers, media_type=_CONTENT_TYPES["json"]
+        )
 
     @staticmethod
     async def _drop(send: Send) -> None:
@@ -191,6 +270,15 @@ class EmulatorApp:
         except Exception as exc:
             raise ConnectionDropped("connection dropped by a fault rule") from exc
         raise ConnectionDropped("connection dropped by a fault rule")
+
+    @staticmethod
+    def _on_loop(version_ok: bool, rest: str) -> bool:
+        """Whether to answer on the event loop rather than a handler thread: only what takes no
+        lock a slow handler may hold (serverinfo, unknown paths). Sign-in and sessions read the
+        site's users under the site lock, so they go to the threads with the content routes."""
+        if not version_ok:
+            return True
+        return rest.lower().rstrip("/") in _ON_LOOP or match_route(rest) is None
 
     def _version_ok(self, version: str) -> bool:
         try:

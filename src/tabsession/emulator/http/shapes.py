@@ -2,10 +2,10 @@
 
 The state keeps items as it finds convenient; this module is the one place that knows what an
 answer may carry: attributes the schema leaves out are dropped (an empty `parentProjectId` on a
-top-level project, the pre-3.x `askData` child of data sources), names are Tableau's
-(`datasourceCount`), and attributes real answers carry are added (a project's `createdAt` and
-`updatedAt`, a workbook's `lastPublishedAt` and `shareDescription`). Functions return new
-dicts and never change the item they are given, which may be the state's own.
+top-level project, the pre-3.x `askData` child of data sources), and attributes real answers
+carry are added (a project's `createdAt` and `updatedAt`, a workbook's `lastPublishedAt` and
+`shareDescription`). Functions return new dicts and never change the item they are given,
+which may be the state's own.
 """
 
 from __future__ import annotations
@@ -25,11 +25,6 @@ def _project(item: Mapping[str, Any], complete: bool) -> Item:
             out[stamp] = item["_" + stamp]
     if not out.get("parentProjectId"):
         out.pop("parentProjectId", None)  # real answers leave it out at the top level
-    counts = out.get("contentsCounts")
-    if isinstance(counts, Mapping) and "dataSourceCount" in counts:
-        fixed = {k: v for k, v in counts.items() if k != "dataSourceCount"}
-        fixed["datasourceCount"] = counts["dataSourceCount"]
-        out["contentsCounts"] = fixed
     return out
 
 

@@ -5,7 +5,8 @@ The rules (spec §4, §5, §6, §10):
 - a session dies when idle too long (`idle`: sliding, each use restarts the timer) or too old
   (`absolute`), or at the optional absolute cap; at sign-out; when its PAT signs in again; when an
   admin deletes it; when the control plane expires or kills it;
-- every sign-in failure is 401001, whatever the cause (Tableau does not say which);
+- every sign-in failure is 401001, whatever the cause (Tableau does not say which); the cause
+  is counted in stats (`signin_refusals`) and logged;
 - a PAT expires 15 idle days after its last sign-in or 365 days after creation, and is refused once
   revoked; its sign-in answer carries `estimatedTimeToExpiration` (D:HH:MM to the absolute expiry);
 - a connected-app JWT must be HS256, name a known app (`iss`, `kid`), user (`sub`) and audience
@@ -15,7 +16,7 @@ The rules (spec §4, §5, §6, §10):
 from __future__ import annotations
 
 import hmac
-import math
+import logging
 import secrets
 import threading
 import uuid
@@ -23,15 +24,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from tabsession.auth.jwt import JwtError, decode_hs256, read_unverified
 from tabsession.clock import Clock
 from tabsession.emulator.config import Account, ConnectedApp, EmulatorConfig, PatSpec
 from tabsession.emulator.state.errors import ApiError
+from tabsession.emulator.state.jwt_check import check_jwt
 from tabsession.emulator.state.stats import Stats
 
-__all__ = ["AuthState", "Directory", "Session", "SignInRequest", "SiteRef"]
+__all__ = ["AuthState", "Directory", "Session", "SignInRefused", "SignInRequest", "SiteRef"]
 
 DAY = 86400.0
+_log = logging.getLogger("tabsession.emulator")
+
+
+class SignInRefused(Exception):
+    """Why a sign-in is refused (`reason`, a short name such as `pat_revoked`). Counted in stats
+    (`signin_refusals`) and logged; the client gets Tableau's plain 401001 whatever it is."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class SiteRef(Protocol):
@@ -182,26 +193,29 @@ class AuthState:
         with self._lock:
             try:
                 session = self._sign_in(request)
-            except ApiError:
-                self._stats.add("signin_failures")
-                raise
+            except SignInRefused as refused:
+                self._stats.signin_refused(refused.reason)
+                if refused.reason == "jwt_replayed":
+                    self._stats.add("jwt_replays_refused")
+                _log.info("sign-in refused (%s sign-in): %s", request.kind, refused.reason)
+                raise ApiError.signin_error() from None
             session.reject_next_use = stale
-            self._sessions[session.token] = session
             self._stats.signin(request.kind)
-            return session
+        # outside the auth lock: the site lock may be held a while by a slow listing
+        self._directory.touch_login(session.site_id, session.user_id, session.created)
+        return session
 
     def _sign_in(self, request: SignInRequest) -> Session:
         config, now = self._config, self._clock.time()
         site = self._directory.site_by_url(request.site_content_url)
-        if site is None or (config.mode == "cloud" and request.site_content_url == ""):
-            raise ApiError.signin_error()
+        if site is None:
+            raise SignInRefused("unknown_site")
+        if config.mode == "cloud" and request.site_content_url == "":
+            raise SignInRefused("cloud_needs_a_site")
         pat_name: str | None = None
         scopes: tuple[str, ...] = ()
         if request.kind == "password":
-            account = self._accounts.get(request.name)
-            if account is None or not _same(account.password, request.password):
-                raise ApiError.signin_error()
-            user_name = account.name
+            user_name = self._check_password(request)
         elif request.kind == "pat":
             user_name = self._check_pat(request, now)
             pat_name = request.pat_name
@@ -209,43 +223,72 @@ class AuthState:
             user_name, scopes = self._check_jwt(request.jwt, now)
         user_id = self._directory.member_id(site.id, user_name)
         if user_id is None:
-            raise ApiError.signin_error()
+            raise SignInRefused("not_a_site_member")
         if request.impersonate_user_id is not None:
-            admin = self._accounts.get(user_name)
-            target = self._directory.member_name(site.id, request.impersonate_user_id)
-            if (
-                config.mode != "server"
-                or admin is None
-                or admin.site_role != "ServerAdministrator"
-                or target is None
-            ):
-                raise ApiError.signin_error()
-            user_id, user_name = request.impersonate_user_id, target
+            user_id, user_name = self._impersonated(site.id, user_name, request.impersonate_user_id)
         if pat_name is not None and config.pat_single_session:
             self._end_pat_sessions(pat_name)
-        self._directory.touch_login(site.id, user_id, now)
-        return Session(
-            token=_mint_token(site.id),
+        return self._open_session(site.id, user_id, user_name, request.kind, pat_name, scopes)
+
+    def _open_session(
+        self,
+        site_id: str,
+        user_id: str,
+        user_name: str,
+        kind: str,
+        pat_name: str | None,
+        scopes: tuple[str, ...],
+    ) -> Session:
+        """The one place sessions are made (sign-in and switch-site): minted and stored."""
+        now = self._clock.time()
+        session = Session(
+            token=_mint_token(site_id),
             id=str(uuid.uuid4()),
-            site_id=site.id,
+            site_id=site_id,
             user_id=user_id,
             user_name=user_name,
-            kind=request.kind,
+            kind=kind,
             pat_name=pat_name,
             created=now,
             last_used=now,
             scopes=scopes,
         )
+        self._sessions[session.token] = session
+        return session
+
+    def _check_password(self, request: SignInRequest) -> str:
+        account = self._accounts.get(request.name)
+        if account is None:
+            raise SignInRefused("unknown_user")
+        if not _same(account.password, request.password):
+            raise SignInRefused("wrong_password")
+        return account.name
+
+    def _impersonated(self, site_id: str, user_name: str, target_id: str) -> tuple[str, str]:
+        """(user id, user name) of the user a server administrator signs in as."""
+        admin = self._accounts.get(user_name)
+        target = self._directory.member_name(site_id, target_id)
+        if self._config.mode != "server":
+            raise SignInRefused("impersonation_needs_server")
+        if admin is None or admin.site_role != "ServerAdministrator":
+            raise SignInRefused("impersonation_needs_admin")
+        if target is None:
+            raise SignInRefused("impersonated_user_unknown")
+        return target_id, target
 
     def _check_pat(self, request: SignInRequest, now: float) -> str:
         pat = self._pats.get(request.pat_name)
-        if pat is None or not _same(pat.spec.secret, request.pat_secret) or pat.revoked:
-            raise ApiError.signin_error()
+        if pat is None:
+            raise SignInRefused("pat_unknown")
+        if not _same(pat.spec.secret, request.pat_secret):
+            raise SignInRefused("pat_wrong_secret")
+        if pat.revoked:
+            raise SignInRefused("pat_revoked")
         config = self._config
         if now - pat.last_used >= config.pat_idle_days * DAY:
-            raise ApiError.signin_error()
+            raise SignInRefused("pat_idle_expired")
         if now - pat.created >= config.pat_absolute_days * DAY:
-            raise ApiError.signin_error()
+            raise SignInRefused("pat_expired")
         pat.last_used = now
         return pat.owner
 
@@ -256,43 +299,22 @@ class AuthState:
             return format_d_hh_mm(expiry - self._clock.time())
 
     def _check_jwt(self, token: str, now: float) -> tuple[str, tuple[str, ...]]:
-        try:
-            header, claims = read_unverified(token)
-            app = self._apps.get(str(claims.get("iss", "")))
-            if app is None or header.get("kid") != app.secret_id:
-                raise ApiError.signin_error()
-            decode_hs256(token, app.secret_value)
-        except (JwtError, UnicodeError, RecursionError):
-            raise ApiError.signin_error() from None
-        exp, sub, jti, scp = (
-            claims.get("exp"),
-            claims.get("sub"),
-            claims.get("jti"),
-            claims.get("scp"),
-        )
-        aud = claims.get("aud")
-        audiences = aud if isinstance(aud, list) else [aud]
-        if "tableau" not in audiences or not isinstance(sub, str) or sub not in self._accounts:
-            raise ApiError.signin_error()
-        if (
-            isinstance(exp, bool)
-            or not isinstance(exp, (int, float))
-            or not math.isfinite(exp)
-            or exp <= now
-            or exp - now > self._config.jwt_max_exp
-        ):
-            raise ApiError.signin_error()
-        if not isinstance(jti, str) or not jti:
-            raise ApiError.signin_error()
-        if not isinstance(scp, list) or not all(isinstance(s, str) for s in scp):
-            raise ApiError.signin_error()
+        """(user name, scopes) of a valid connected-app JWT, whose `jti` is then remembered."""
         self._used_jti = {j: e for j, e in self._used_jti.items() if e > now}
+        verdict = check_jwt(
+            token,
+            apps=self._apps,
+            users=self._accounts,
+            now=now,
+            max_exp=self._config.jwt_max_exp,
+            seen_jti=self._used_jti,
+            single_use=self._config.jti_single_use,
+        )
+        if isinstance(verdict, str):
+            raise SignInRefused(verdict)
         if self._config.jti_single_use:
-            if jti in self._used_jti:
-                self._stats.add("jwt_replays_refused")
-                raise ApiError.signin_error()
-            self._used_jti[jti] = float(exp)
-        return sub, tuple(scp)
+            self._used_jti[verdict.jti] = verdict.exp
+        return verdict.user_name, verdict.scopes
 
     def _end_pat_sessions(self, pat_name: str) -> None:
         for token in [t for t, s in self._sessions.items() if s.pat_name == pat_name]:
@@ -313,17 +335,22 @@ class AuthState:
     def _live(self, token: str, now: float) -> Session:
         session = self._sessions.get(token)
         if session is None:
-            raise ApiError.invalid_credentials()
+            raise self._expired()
         if self._dead(session, now):
             del self._sessions[token]
             self._stats.add("sessions_expired")
-            raise ApiError.invalid_credentials()
+            raise self._expired()
         return session
+
+    def _expired(self) -> ApiError:
+        """What an unknown, ended or expired token gets: 401 with `config.expired_code`."""
+        return ApiError.invalid_credentials(self._config.expired_code)
 
     def authenticate(self, token: str | None) -> Session:
         """The live session behind `token`, restarting its idle timer.
 
-        Raises 401000 (no token) or 401002 (unknown, ended or expired)."""
+        Raises 401000 (no token) or 401 with `expired_code` (default 401002: unknown, ended or
+        expired)."""
         if not token:
             raise ApiError.no_credentials()
         now = self._clock.time()
@@ -331,7 +358,7 @@ class AuthState:
             session = self._live(token, now)
             if session.reject_next_use:
                 session.reject_next_use = False
-                raise ApiError.invalid_credentials()
+                raise self._expired()
             session.last_used = now
             return session
 
@@ -355,21 +382,10 @@ class AuthState:
             user_id = self._directory.member_id(site.id, session.user_name)
             if user_id is None:
                 raise ApiError.forbidden("The user is not a member of the requested site.")
-            now = self._clock.time()
             self._sessions.pop(session.token, None)
-            new = Session(
-                token=_mint_token(site.id),
-                id=str(uuid.uuid4()),
-                site_id=site.id,
-                user_id=user_id,
-                user_name=session.user_name,
-                kind=session.kind,
-                pat_name=session.pat_name,
-                created=now,
-                last_used=now,
-                scopes=session.scopes,
+            new = self._open_session(
+                site.id, user_id, session.user_name, session.kind, session.pat_name, session.scopes
             )
-            self._sessions[new.token] = new
             self._stats.add("site_switches")
             return new
 

@@ -72,10 +72,11 @@ class ApiError(Exception):
         return cls(401, "401001", "Signin Error", "Error signing in to Tableau Server")
 
     @classmethod
-    def invalid_credentials(cls) -> ApiError:
+    def invalid_credentials(cls, code: str = "401002") -> ApiError:
+        """An unknown, ended or expired token (`code`: the emulator's `expired_code` knob)."""
         return cls(
             401,
-            "401002",
+            code,
             "Unauthorized Access",
             "Invalid authentication credentials were provided.",
         )

@@ -15,7 +15,7 @@ Syntax (as TSC and the REST reference send it, already URL-decoded):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,9 +27,12 @@ __all__ = [
     "Query",
     "Selection",
     "field_selection",
+    "matches",
+    "page_bounds",
     "parse_query",
     "run_query",
     "select_fields",
+    "select_ids",
 ]
 
 Selection = dict[str, set[str] | None]
@@ -181,35 +184,72 @@ def _test(condition: Condition, actual: Any, kind: FieldType) -> bool:
     return bool(comparisons[op]())
 
 
-def run_query(
-    items: Sequence[Mapping[str, Any]], query: Query, fields: Mapping[str, Field]
-) -> Page:
-    """Filter, sort and cut one page out of `items` (which are not modified)."""
-    if query.conditions:
-        selected = [
-            item
-            for item in items
-            if all(
-                _test(c, fields[c.field].get(item), fields[c.field].type) for c in query.conditions
-            )
-        ]
-    else:
-        selected = list(items)  # no filter: no per-item work (listing 10,000 items is common)
-    for name, descending in reversed(query.sort):
-        field = fields[name]
+def matches(item: Mapping[str, Any], query: Query, fields: Mapping[str, Field]) -> bool:
+    """Whether `item` passes every filter condition of `query`."""
+    return all(_test(c, fields[c.field].get(item), fields[c.field].type) for c in query.conditions)
 
-        def key(item: Mapping[str, Any], f: Field = field) -> tuple[bool, Any]:
-            return (_coerce(f.get(item), f.type) is None, _sort_key(f, item))
 
-        selected.sort(key=key, reverse=descending)
-    total = len(selected)
+def _sort_keys(
+    item: Mapping[str, Any], query: Query, fields: Mapping[str, Field]
+) -> tuple[Any, ...]:
+    keys = []
+    for name, _ in query.sort:
+        f = fields[name]
+        keys.append((_coerce(f.get(item), f.type) is None, _sort_key(f, item)))
+    return tuple(keys)
+
+
+def _ordered(rows: list[tuple[Any, tuple[Any, ...]]], query: Query) -> list[Any]:
+    """Stable sort of (value, keys) rows by each sort field, last field first."""
+    for index in reversed(range(len(query.sort))):
+
+        def key(row: tuple[Any, tuple[Any, ...]], i: int = index) -> Any:
+            return row[1][i]
+
+        rows.sort(key=key, reverse=query.sort[index][1])
+    return [value for value, _ in rows]
+
+
+def select_ids(
+    items: Iterable[Mapping[str, Any]], query: Query, fields: Mapping[str, Field]
+) -> list[str]:
+    """The ids of the items that pass `query`'s filters, in its sort order (pagination aside).
+
+    Keeps only ids and sort keys, never the items: `items` may build each one on the fly."""
+    if not query.sort:
+        return [str(i["id"]) for i in items if matches(i, query, fields)]
+    rows = [
+        (str(i["id"]), _sort_keys(i, query, fields)) for i in items if matches(i, query, fields)
+    ]
+    return _ordered(rows, query)
+
+
+def page_bounds(total: int, query: Query) -> tuple[int, int]:
+    """(start, stop) of the asked page among `total` items; past the last page is 400006 (page 1
+    of nothing is an empty page)."""
     last_page = max(1, -(-total // query.page_size))
     if query.page_number > last_page:
         raise ApiError.invalid_page_number()
     start = (query.page_number - 1) * query.page_size
-    return Page(
-        selected[start : start + query.page_size], query.page_number, query.page_size, total
-    )
+    return start, min(total, start + query.page_size)
+
+
+def run_query(
+    items: Sequence[Mapping[str, Any]], query: Query, fields: Mapping[str, Field]
+) -> Page:
+    """Filter, sort and cut one page out of `items` (which are not modified)."""
+    selected: list[Mapping[str, Any]]
+    if query.conditions:
+        selected = [item for item in items if matches(item, query, fields)]
+    elif query.sort:
+        selected = list(items)
+    else:  # no filter, no sort: only the page is touched
+        start, stop = page_bounds(len(items), query)
+        return Page(list(items[start:stop]), query.page_number, query.page_size, len(items))
+    if query.sort:
+        selected = _ordered([(i, _sort_keys(i, query, fields)) for i in selected], query)
+    start, stop = page_bounds(len(selected), query)
+    return Page(selected[start:stop], query.page_number, query.page_size, len(selected))
 
 
 def _sort_key(field: Field, item: Mapping[str, Any]) -> Any:

@@ -1,6 +1,8 @@
 """Counters the emulator keeps about itself, read through `GET /_emulator/stats`.
 
 Tests assert on these counts (sign-ins, failures, statuses), never on timings or logs.
+`signin_refusals` says why sign-ins were refused (`pat_revoked`, `jwt_expired`, ...), which the
+client never learns: Tableau answers every refusal with the same 401001.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Stats:
         self._statuses: Counter[str] = Counter()
         self._codes: Counter[str] = Counter()
         self._signins_by_kind: Counter[str] = Counter()
+        self._refusals: Counter[str] = Counter()
 
     def add(self, name: str, amount: int = 1) -> None:
         with self._lock:
@@ -45,6 +48,12 @@ class Stats:
         with self._lock:
             self._counts["signins"] += 1
             self._signins_by_kind[kind] += 1
+
+    def signin_refused(self, reason: str) -> None:
+        """A refused sign-in and why (`signin_failures` counts them all)."""
+        with self._lock:
+            self._counts["signin_failures"] += 1
+            self._refusals[reason] += 1
 
     def response(self, status: int, code: str | None) -> None:
         with self._lock:
@@ -59,6 +68,7 @@ class Stats:
             self._statuses.clear()
             self._codes.clear()
             self._signins_by_kind.clear()
+            self._refusals.clear()
 
     def snapshot(self, active_sessions: int) -> dict[str, Any]:
         with self._lock:
@@ -67,4 +77,5 @@ class Stats:
             out["status_counts"] = dict(sorted(self._statuses.items()))
             out["error_codes"] = dict(sorted(self._codes.items()))
             out["signins_by_kind"] = dict(sorted(self._signins_by_kind.items()))
+            out["signin_refusals"] = dict(sorted(self._refusals.items()))
             return out

@@ -3,6 +3,7 @@ counters. The HTTP layer holds one `EmulatorState` and calls into it; nothing he
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from dataclasses import dataclass
@@ -67,8 +68,19 @@ class Site:
 class EmulatorState:
     """Everything the emulator knows. Thread-safe; `reset()` returns to the configured start."""
 
-    def __init__(self, config: EmulatorConfig, clock: AdvanceableClock | None = None) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        clock: AdvanceableClock | None = None,
+        *,
+        freeze_after_seeding: bool = False,
+    ) -> None:
+        """`freeze_after_seeding=True` (for a process that is only the emulator, as the command
+        line's) hides what seeding built from the garbage collector (`gc.freeze()`), so full
+        collections do not walk it again and again. It freezes the whole process's objects,
+        so an emulator embedded in a test process leaves it off."""
         self.config = config
+        self._freeze = freeze_after_seeding
         self.clock: AdvanceableClock = clock or ScaledClock(config.time_scale)
         self.stats = Stats()
         self.faults = FaultEngine(latency_ms=config.latency_ms, seed=config.random_seed)
@@ -97,6 +109,8 @@ class EmulatorState:
         with self._lock:
             self._sites = sites
             self._sites_by_url = {s.content_url.lower(): s for s in sites.values()}
+        if self._freeze:  # what seeding built lives as long as the site: out of the GC's sight
+            gc.freeze()
 
     def reset(self) -> None:
         """Fresh content, no sessions, no faults, zeroed counters (the clock keeps running)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from tabsession.emulator.http.call import Call, Reply
 from tabsession.emulator.http.render import Node, node_from_item
@@ -34,9 +34,11 @@ __all__ = [
 Handler = Callable[[Call], Reply]
 
 
-_REMEMBERED = frozenset({"workbooks", "views", "datasources", "users", "jobs"})
-"""Kinds whose rendering depends only on the item itself (projects and groups show counts
-computed from other items), so that it can be reused while the item's `_rev` is unchanged."""
+_REMEMBERED = frozenset(
+    {"projects", "groups", "workbooks", "views", "datasources", "users", "jobs"}
+)
+"""Kinds whose rendering is reused while the item's `_rev` is unchanged (a project's `_rev`
+changes with its content counts, a group's with its members)."""
 
 
 def _usage_asked(call: Call) -> bool:
@@ -47,6 +49,11 @@ def _with_usage(call: Call, kind: str, item: dict[str, Any]) -> dict[str, Any]:
     if kind == "views" and _usage_asked(call):
         item["usage"] = {"totalViewCount": item.get("_totalViewCount", 0)}
     return item
+
+
+def _owned(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A page item as the dict it is (`list_page` hands out copies the handler owns)."""
+    return cast("dict[str, Any]", item)
 
 
 def page_reply(call: Call, kind: str, query: Query, page: Page) -> Reply:
@@ -65,9 +72,12 @@ def page_reply(call: Call, kind: str, query: Query, page: Page) -> Reply:
     items = [
         node_from_item(
             spec.singular,
+            # the page's items are the handler's own copies: cut down, never copied again
             shape(
                 kind,
-                _with_usage(call, kind, select_fields(i, selection)),
+                _with_usage(
+                    call, kind, _owned(i) if selection is None else select_fields(i, selection)
+                ),
                 complete=selection is None,
             ),
             key=(spec.singular, i["_rev"], usage) if remember and "_rev" in i else None,
