@@ -516,12 +516,14 @@ def test_no_pat_expiry_warning_for_a_young_pat() -> None:
     assert h.named("pat_expiring") == []
 
 
-def test_a_pat_session_refused_soon_after_sign_in_is_reported_as_contention() -> None:
+def test_repeated_young_pat_deaths_are_reported_as_contention() -> None:
     h = Harness(breaker=Breaker())
     live = h.session()
+    live = h.dies(live, 5.0)  # one young death proves nothing
+    assert h.named("contention") == []
     h.clock.advance(5.0)
-    h.manager.rejected(live, h.clock.monotonic())
-    assert [f["generation"] for f in h.named("contention")] == [1]
+    h.manager.rejected(live, h.clock.monotonic())  # the second in a row does
+    assert [f["generation"] for f in h.named("contention")] == [2]
     assert h.events_counter.snapshot().contention_warnings == 1
     h.manager.rejected(live, h.clock.monotonic())  # the same death, seen again
     live = h.session(failed=live)

@@ -227,14 +227,20 @@ class SessionManager:
             self._deaths.generation, self._deaths.death = generation, death
         breaker = self.breaker
         if (
-            breaker is not None
-            and self.credential.exclusive
-            and breaker.is_young(death, self._expected(death))
+            breaker is None
+            or not self.credential.exclusive
+            or not breaker.is_young(death, self._expected(death))
         ):
+            return
+        # one young death proves nothing (an administrator, a forced expiry): a repeated one,
+        # within the breaker's window, is the mark of another job signing in with the PAT
+        earlier = [d for d in live.record.young_deaths if d[0] > death.at - breaker.window]
+        if earlier:
             self.events.emit(
                 "contention",
-                f"the session ended {death.age:.1f}s after sign-in: another process or host is "
-                "probably signing in with the same personal access token",
+                f"the session ended {death.age:.1f}s after sign-in ({len(earlier) + 1} "
+                "sessions in a row ended young): another process or host is probably signing "
+                "in with the same personal access token",
                 age=death.age,
                 generation=generation,
             )
