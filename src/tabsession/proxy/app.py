@@ -1,0 +1,381 @@
+"""The proxy as an ASGI app: local sign-in, sign-out and switch-site, forwarding of every other
+`/api` request, and `/_tabsession/{stats,health}`.
+
+    POST /api/{v}/auth/signin     answered here: the client's access key is checked, a local
+                                  token is issued with the real site id, contentUrl and user id
+                                  (the upstream session is signed in only if none is live)
+    POST /api/{v}/auth/signout    ends that local token only
+    POST /api/{v}/auth/switchSite refused: a proxy serves one site
+    GET  /api/{v}/serverinfo      forwarded without any token (Tableau needs none)
+    *    /api/...                 needs a live local token; forwarded with the upstream token
+                                  (Metadata API `/api/metadata/graphql` included); a URL naming
+                                  another site LUID is refused with 403
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tabsession._httpx import AsyncClient as HttpAsyncClient
+from tabsession._httpx import Limits, Timeout
+from tabsession.async_client import AsyncClient
+from tabsession.proxy.access import MalformedSignIn, read_sign_in
+from tabsession.proxy.asgi import Send, header, send_body, send_relayed
+from tabsession.proxy.config import ProxyConfig
+from tabsession.proxy.forward import (
+    ClientGone,
+    Forwarder,
+    NotReplayable,
+    UpstreamFailed,
+    read_body,
+    response_headers,
+    upstream_failure,
+)
+from tabsession.proxy.local_sessions import LocalSessions
+from tabsession.proxy.stats import ProxyStats
+from tabsession.proxy.wire import Format, credentials_body, d_hh_mm, error_body, format_for
+from tabsession.proxy.wire import media_type as media_type_of
+from tabsession.transport.sender import origin_of
+
+__all__ = ["ProxyApp"]
+
+access_log = logging.getLogger("tabsession.proxy.access")
+log = logging.getLogger("tabsession.proxy")
+
+SIGN_IN_LIMIT = 64 * 1024
+_SITE_IN_PATH = re.compile(r"^/api/[^/]+/sites/([^/]+)", re.IGNORECASE)
+
+NO_TOKEN = ("401000", "Unauthorized Access", "No authentication credentials were provided.")
+BAD_TOKEN = ("401002", "Unauthorized Access", "Invalid authentication credentials were provided.")
+SIGN_IN_ERROR = ("401001", "Signin Error", "Error signing in to Tableau Server")
+
+
+class _Answer(Exception):
+    """An error answer in Tableau's shape, raised from deep inside a handler."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        summary: str,
+        detail: str,
+        extra: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.summary, self.detail, self.extra = (
+            status, code, summary, detail, extra,
+        )  # fmt: skip
+
+
+def _from_upstream_failure(failure: UpstreamFailed) -> _Answer:
+    extra: tuple[tuple[bytes, bytes], ...] = ()
+    if failure.retry_after is not None:
+        extra = ((b"retry-after", str(int(failure.retry_after)).encode()),)
+    summary = "Bad Gateway" if failure.status == 502 else "Service Unavailable"
+    return _Answer(
+        failure.status,
+        f"{failure.status}000",
+        summary,
+        f"tabsession proxy: {failure.reason}",
+        extra,
+    )
+
+
+class ProxyApp:
+    """The proxy's ASGI application. Upstream clients are opened by the ASGI lifespan (so they
+    belong to the serving event loop) and closed, signing out a private session, at shutdown."""
+
+    def __init__(self, config: ProxyConfig) -> None:
+        self.config = config
+        self.stats = ProxyStats()
+        self.access = config.access()
+        self.sessions = LocalSessions(
+            idle_timeout=config.local_idle_timeout, max_sessions=config.max_local_sessions
+        )
+        self._upstream: AsyncClient | None = None
+        self._forwarder: Forwarder | None = None
+        self._upstream_origin = ""
+        self._starlette = Starlette(
+            routes=[
+                Route("/_tabsession/stats", self._stats_endpoint),
+                Route("/_tabsession/health", self._health_endpoint),
+            ],
+            lifespan=self._lifespan,
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        config = self.config
+        http = HttpAsyncClient(
+            timeout=Timeout(config.timeout, connect=min(10.0, config.timeout)),
+            limits=Limits(max_connections=200, max_keepalive_connections=200),
+            verify=config.verify,
+            follow_redirects=False,
+        )
+        upstream = AsyncClient(
+            config.server,
+            config.credential,
+            site=config.site,
+            store=config.store,
+            api_version=config.api_version,
+            verify=config.verify,
+        )
+        self._upstream, self._forwarder = upstream, Forwarder(upstream, http, self.stats)
+        try:
+            yield
+        finally:
+            self._forwarder = None
+            try:
+                await upstream.close()
+            finally:
+                await http.aclose()
+
+    @property
+    def upstream(self) -> AsyncClient:
+        if self._upstream is None:
+            raise RuntimeError("the proxy is not running")
+        return self._upstream
+
+    # -- ASGI ------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await self._api(scope, receive, send)
+        else:
+            await self._starlette(scope, receive, send)  # type: ignore[arg-type]
+
+    async def _api(self, scope: dict[str, Any], receive: Any, send: Send) -> None:
+        started = time.perf_counter()
+        method: str = scope["method"]
+        path: str = scope["path"]
+        headers = scope["headers"]
+        version, _, rest = path[5:].partition("/")
+        fmt = format_for(header(headers, b"accept"))
+        status = 500
+        try:
+            status = await self._dispatch(scope, receive, send, rest.rstrip("/").lower(), fmt)
+        except _Answer as answer:
+            status = answer.status
+            await send_body(
+                send,
+                status,
+                error_body(answer.code, answer.summary, answer.detail, fmt, version),
+                media_type_of(fmt),
+                answer.extra,
+            )
+        except ClientGone:
+            status = 499
+        finally:
+            self.stats.answered(status)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %d %.1fms",
+                    method,
+                    path,
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                    extra={"method": method, "path": path, "status": status},
+                )
+
+    async def _dispatch(
+        self, scope: dict[str, Any], receive: Any, send: Send, rest: str, fmt: Format
+    ) -> int:
+        method = scope["method"]
+        if method == "POST" and rest == "auth/signin":
+            return await self._sign_in(scope, receive, send, fmt)
+        if method == "POST" and rest == "auth/signout":
+            return await self._sign_out(scope, send)
+        if rest == "serverinfo":
+            return await self._forward(scope, receive, send, anonymous=True)
+        if self.sessions.use(header(scope["headers"], b"x-tableau-auth")) is None:
+            missing = not header(scope["headers"], b"x-tableau-auth")
+            self.stats.add("refused_no_token" if missing else "refused_unknown_token")
+            raise _Answer(401, *(NO_TOKEN if missing else BAD_TOKEN))
+        if method == "POST" and rest == "auth/switchsite":
+            raise _Answer(
+                403,
+                "403070",
+                "Forbidden",
+                f"tabsession proxy: this proxy serves site '{self.config.site}' only; "
+                "run another proxy for another site",
+            )
+        self._check_site(scope)
+        return await self._forward(scope, receive, send, anonymous=False)
+
+    # -- local sign-in and sign-out -------------------------------------------------------------
+
+    async def _sign_in(self, scope: dict[str, Any], receive: Any, send: Send, fmt: Format) -> int:
+        headers = scope["headers"]
+        body = await read_body(receive, SIGN_IN_LIMIT, header(headers, b"content-length"))
+        if body.data is None:
+            raise _Answer(400, "400000", "Bad Request", "The sign-in body is too large.")
+        try:
+            attempt = read_sign_in(body.data, header(headers, b"content-type") or "")
+        except MalformedSignIn as exc:
+            raise _Answer(400, "400000", "Bad Request", str(exc)) from None
+        key = self.access.verify(attempt)
+        if (
+            key is None
+            or attempt.site.lower() != self.config.site.lower()
+            or attempt.impersonate is not None
+        ):
+            self.stats.add("local_signin_failures")
+            raise _Answer(401, *SIGN_IN_ERROR)
+        upstream = self.upstream
+        try:
+            await upstream.token()  # no I/O while the upstream session is live
+        except Exception as exc:
+            raise _from_upstream_failure(upstream_failure(exc)) from None
+        info = upstream.session
+        if info is None:  # pragma: no cover - token() always leaves a session
+            raise _Answer(502, "502000", "Bad Gateway", "tabsession proxy: no upstream session")
+        token = self.sessions.issue(key)
+        self.stats.add("local_signins")
+        expiry = None
+        if attempt.kind == "pat" and info.pat_expires_in is not None:
+            expiry = d_hh_mm(info.pat_expires_in.total_seconds())
+        version = scope["path"][5:].partition("/")[0]
+        answer = credentials_body(
+            token=token,
+            site_id=info.site_id,
+            content_url=info.site_content_url,
+            user_id=info.user_id,
+            fmt=fmt,
+            version=version,
+            time_to_expiration=expiry,
+        )
+        await send_body(send, 200, answer, media_type_of(fmt))
+        return 200
+
+    async def _sign_out(self, scope: dict[str, Any], send: Send) -> int:
+        token = header(scope["headers"], b"x-tableau-auth")
+        if not token:
+            raise _Answer(401, *NO_TOKEN)
+        if not self.sessions.end(token):
+            raise _Answer(401, *BAD_TOKEN)
+        self.stats.add("local_signouts")
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return 204
+
+    # -- forwarding ------------------------------------------------------------------------------
+
+    def _check_site(self, scope: dict[str, Any]) -> None:
+        """Site pinning: a URL naming another site than the proxy's is refused here, clearly,
+        before Tableau answers it with a bare 403."""
+        found = _SITE_IN_PATH.match(scope["path"])
+        info = self.upstream.session
+        if found is None or info is None:
+            return
+        named = found.group(1)
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        key = (query.get("key") or ["id"])[0].lower()
+        expected = info.site_content_url if key == "contenturl" else info.site_id
+        if key in ("id", "contenturl") and named.lower() != expected.lower():
+            self.stats.add("refused_other_site")
+            raise _Answer(
+                403,
+                "403000",
+                "Forbidden",
+                f"tabsession proxy: this proxy serves site {info.site_id} "
+                f"('{info.site_content_url}') only, not {named}",
+            )
+
+    async def _forward(
+        self, scope: dict[str, Any], receive: Any, send: Send, *, anonymous: bool
+    ) -> int:
+        forwarder = self._forwarder
+        if forwarder is None:
+            raise _Answer(503, "503000", "Service Unavailable", "tabsession proxy: stopping")
+        headers = scope["headers"]
+        body = await read_body(
+            receive, self.config.replay_limit, header(headers, b"content-length")
+        )
+        target = scope.get("raw_path") or scope["path"].encode()
+        if isinstance(target, bytes):
+            target = target.decode("latin-1")
+        query = scope.get("query_string", b"")
+        if query:
+            target += "?" + query.decode("latin-1")
+        method = scope["method"]
+        try:
+            if anonymous:
+                response = await forwarder.forward_anonymous(method, target, headers, body)
+            else:
+                response = await forwarder.forward(method, target, headers, body)
+        except NotReplayable:
+            raise _Answer(
+                503,
+                "503000",
+                "Request Not Replayable",
+                "tabsession proxy: the Tableau session ended while a request body larger than "
+                f"the replay limit ({self.config.replay_limit} bytes) was being sent, so it "
+                "could not be sent again. The session is renewed: send the request again, or "
+                "start the proxy with a higher --replay-limit.",
+                ((b"retry-after", b"0"),),
+            ) from None
+        except UpstreamFailed as failure:
+            raise _from_upstream_failure(failure) from None
+        out = response_headers(
+            response,
+            upstream_origin=self._origin(),
+            proxy_origin=self._proxy_origin(scope),
+        )
+        await send_relayed(send, response, out, head=method == "HEAD")
+        return response.status_code
+
+    def _origin(self) -> str:
+        return origin_of(self.upstream.server)
+
+    def _proxy_origin(self, scope: dict[str, Any]) -> str:
+        host = header(scope["headers"], b"host")
+        if host is None:
+            server = scope.get("server") or (self.config.host, self.config.port)
+            host = f"{server[0]}:{server[1]}"
+        return f"{scope.get('scheme', 'http')}://{host}"
+
+    # -- observability ---------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The counters behind `/_tabsession/stats`."""
+        out = self.stats.snapshot()
+        upstream = self._upstream
+        client = upstream.stats if upstream is not None else None
+        out["upstream_signins"] = client.sign_ins if client else 0
+        out["upstream_signin_failures"] = client.sign_in_failures if client else 0
+        out["upstream_refreshes"] = client.refreshes if client else 0
+        out["local_sessions"] = len(self.sessions)
+        out["local_sessions_created"] = self.sessions.created
+        out["local_sessions_expired"] = self.sessions.expired + self.sessions.evicted
+        return out
+
+    async def _stats_endpoint(self, request: StarletteRequest) -> JSONResponse:
+        return JSONResponse(self.snapshot())
+
+    async def _health_endpoint(self, request: StarletteRequest) -> JSONResponse:
+        upstream = self._upstream
+        info = upstream.session if upstream is not None else None
+        return JSONResponse(
+            {
+                "status": "ok" if upstream is not None else "starting",
+                "server": self.config.server,
+                "site": self.config.site,
+                "upstream_session": info is not None,
+                "generation": info.generation if info is not None else None,
+                "local_sessions": len(self.sessions),
+            },
+            status_code=200 if upstream is not None else 503,
+        )
