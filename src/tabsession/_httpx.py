@@ -27,6 +27,7 @@ from httpx import (
     Timeout,
     TimeoutException,
     TransportError,
+    create_ssl_context,
 )
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Timeout",
     "TimeoutException",
     "TransportError",
+    "create_ssl_context",
     "httpx",
     "request_was_not_sent",
 ]

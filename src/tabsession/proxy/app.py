@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tabsession._httpx import AsyncClient as HttpAsyncClient
-from tabsession._httpx import Limits, Timeout
+from tabsession._httpx import Limits, Timeout, create_ssl_context
 from tabsession.async_client import AsyncClient
 from tabsession.proxy.access import MalformedSignIn, read_sign_in
 from tabsession.proxy.asgi import Send, header, send_body, send_relayed
@@ -54,6 +54,7 @@ access_log = logging.getLogger("tabsession.proxy.access")
 log = logging.getLogger("tabsession.proxy")
 
 SIGN_IN_LIMIT = 64 * 1024
+SESSION_TIMEOUT = 60.0
 _SITE_IN_PATH = re.compile(r"^/api/[^/]+/sites/([^/]+)", re.IGNORECASE)
 
 NO_TOKEN = ("401000", "Unauthorized Access", "No authentication credentials were provided.")
@@ -119,11 +120,18 @@ class ProxyApp:
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         config = self.config
+        verify = config.verify
+        tls = create_ssl_context(verify=verify) if isinstance(verify, bool) else verify
+        # Two pools: forwarding allows long transfers; the session's own calls (sign-in under
+        # the store's lock) keep the client's 60 s timeout, which the lock's lease is sized for.
         http = HttpAsyncClient(
             timeout=Timeout(config.timeout, connect=min(10.0, config.timeout)),
             limits=Limits(max_connections=200, max_keepalive_connections=200),
-            verify=config.verify,
+            verify=tls,
             follow_redirects=False,
+        )
+        session_http = HttpAsyncClient(
+            timeout=Timeout(SESSION_TIMEOUT, connect=10.0), verify=tls, follow_redirects=False
         )
         upstream = AsyncClient(
             config.server,
@@ -131,7 +139,10 @@ class ProxyApp:
             site=config.site,
             store=config.store,
             api_version=config.api_version,
-            verify=config.verify,
+            policy=config.policy,
+            breaker=config.breaker,
+            timeout=SESSION_TIMEOUT,
+            http_client=session_http,
         )
         self._upstream, self._forwarder = upstream, Forwarder(upstream, http, self.stats)
         try:
@@ -142,6 +153,7 @@ class ProxyApp:
                 await upstream.close()
             finally:
                 await http.aclose()
+                await session_http.aclose()
 
     @property
     def upstream(self) -> AsyncClient:

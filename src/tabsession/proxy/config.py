@@ -8,7 +8,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tabsession._base_client import DEFAULT_BREAKER
 from tabsession.auth.credentials import Credential
+from tabsession.auth.manager import Breaker
+from tabsession.auth.policy import SessionPolicy
 from tabsession.errors import ConfigurationError
 from tabsession.proxy.access import AccessCheck, AccessKey
 from tabsession.stores.base import AsyncTokenStore, TokenStore
@@ -46,6 +49,9 @@ class ProxyConfig:
       (8 hours) and how many are kept (10,000, least recently used dropped first).
     - `verify`: TLS verification of the upstream (True, False, or a CA bundle path).
     - `timeout`: seconds per upstream request (300: downloads and publishes take time).
+    - `policy`, `breaker`, `api_version`: passed to the upstream `AsyncClient` (defaults: the
+      client's). Raise the breaker's `max_signins` only for tests that end sessions many times
+      a minute.
     """
 
     server: str
@@ -63,6 +69,8 @@ class ProxyConfig:
     verify: bool | str = True
     timeout: float = 300.0
     api_version: str | None = None
+    policy: SessionPolicy | None = None
+    breaker: Breaker | None = DEFAULT_BREAKER
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
