@@ -35,7 +35,7 @@ def _commands(url: str) -> list[list[str]]:
 
 def _run(binary: str, home: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
-    return subprocess.run(  # noqa: S603 - a fixed binary and argument list
+    return subprocess.run(
         [binary, *args],
         env=env,
         cwd=home,
