@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from tabsession._version import __version__
-from tabsession.cli import demo, emulator
+from tabsession.cli import demo, emulator, proxy
 
 __all__ = ["app"]
 
@@ -40,3 +40,4 @@ def _root(
 
 app.command("emulator")(emulator.command)
 app.command("demo")(demo.command)
+app.command("proxy")(proxy.command)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -121,7 +122,11 @@ class ProxyApp:
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         config = self.config
         verify = config.verify
-        tls = create_ssl_context(verify=verify) if isinstance(verify, bool) else verify
+        tls = (
+            create_ssl_context(verify=verify)
+            if isinstance(verify, bool)
+            else ssl.create_default_context(cafile=verify)
+        )
         # Two pools: forwarding allows long transfers; the session's own calls (sign-in under
         # the store's lock) keep the client's 60 s timeout, which the lock's lease is sized for.
         http = HttpAsyncClient(

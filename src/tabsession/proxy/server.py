@@ -3,9 +3,11 @@ foreground (`serve`, for `tabsession proxy`), stopping cleanly on SIGINT and SIG
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -19,6 +21,24 @@ __all__ = ["Proxy", "serve"]
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, ending with exit status 0 after a graceful stop on SIGINT or SIGTERM
+    (uvicorn itself raises the signal again once stopped, so the process dies of it)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _uvicorn_config(app: ProxyApp, config: ProxyConfig, log_level: str) -> uvicorn.Config:
@@ -127,7 +147,7 @@ def serve(
     sock = bind_socket(config.host, config.port)
     host, port = sock.getsockname()[:2]
     app = ProxyApp(config)
-    server = uvicorn.Server(_uvicorn_config(app, config, log_level))
+    server = _Server(_uvicorn_config(app, config, log_level))
     if on_ready is not None:
         on_ready(_url(host, port, config.tls))
     try:
