@@ -6,5 +6,11 @@ name, value, unit, notes and optionally goal. Compared variants are measured sid
 run, interleaved in rounds, and reported as medians and ratios.
 """
 
-BENCHMARKS = ("emulator_throughput", "client_overhead", "pagination", "shared_sessions")
+BENCHMARKS = (
+    "emulator_throughput",
+    "client_overhead",
+    "pagination",
+    "shared_sessions",
+    "proxy_overhead",
+)
 """Module names, in the order `python -m benchmarks` runs them."""

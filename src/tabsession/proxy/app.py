@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tabsession._httpx import AsyncClient as HttpAsyncClient
-from tabsession._httpx import Limits, Timeout, create_ssl_context
+from tabsession._httpx import AsyncHTTPTransport, Limits, Timeout, create_ssl_context
 from tabsession.async_client import AsyncClient
 from tabsession.proxy.access import MalformedSignIn, read_sign_in
 from tabsession.proxy.asgi import Send, header, send_body, send_relayed
@@ -129,12 +129,10 @@ class ProxyApp:
         )
         # Two pools: forwarding allows long transfers; the session's own calls (sign-in under
         # the store's lock) keep the client's 60 s timeout, which the lock's lease is sized for.
-        http = HttpAsyncClient(
-            timeout=Timeout(config.timeout, connect=min(10.0, config.timeout)),
-            limits=Limits(max_connections=200, max_keepalive_connections=200),
-            verify=tls,
-            follow_redirects=False,
+        transport = AsyncHTTPTransport(
+            verify=tls, limits=Limits(max_connections=200, max_keepalive_connections=200)
         )
+        timeout = Timeout(config.timeout, connect=min(10.0, config.timeout))
         session_http = HttpAsyncClient(
             timeout=Timeout(SESSION_TIMEOUT, connect=10.0), verify=tls, follow_redirects=False
         )
@@ -149,7 +147,8 @@ class ProxyApp:
             timeout=SESSION_TIMEOUT,
             http_client=session_http,
         )
-        self._upstream, self._forwarder = upstream, Forwarder(upstream, http, self.stats)
+        self._upstream = upstream
+        self._forwarder = Forwarder(upstream, transport, self.stats, timeout)
         try:
             yield
         finally:
@@ -157,7 +156,7 @@ class ProxyApp:
             try:
                 await upstream.close()
             finally:
-                await http.aclose()
+                await transport.aclose()
                 await session_http.aclose()
 
     @property
