@@ -4,6 +4,7 @@ loopback without access keys and TLS; and that never prints a secret or a token.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -81,6 +83,8 @@ def test_the_command_prints_its_url_serves_and_stops_cleanly(signum: int) -> Non
         assert httpx.get(f"{url}/_tabsession/health").json()["upstream_session"] is True
         stats = httpx.get(f"{url}/_tabsession/stats").json()
         assert (stats["upstream_signins"], stats["replays"]) == (2, 1)
+        signed_in = _run_printed_curl(first, emu)
+        assert signed_in["credentials"]["site"]["id"] == emu.site_id("")
         upstream_tokens = set(emu.state.auth._sessions)
         process.send_signal(signum)
         out, err = process.communicate(timeout=START_TIMEOUT)
@@ -93,6 +97,19 @@ def test_the_command_prints_its_url_serves_and_stops_cleanly(signum: int) -> Non
     assert "fields=" not in err  # ... never the query
     for secret in (*SECRETS, token, *upstream_tokens):
         assert secret not in printed
+
+
+def _run_printed_curl(banner: str, emu: Emulator) -> dict[str, Any]:
+    """Run the curl sign-in the banner prints, as printed, in bash, with the secret in the
+    environment variable it names."""
+    lines = banner.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  curl    "))
+    command = lines[start][len("  curl    ") :] + "\n" + lines[start + 1]
+    done = subprocess.run(
+        ["bash", "-c", command], env=_env(emu), capture_output=True, text=True, timeout=60
+    )
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
 
 
 @pytest.mark.parametrize(

@@ -125,10 +125,10 @@ def test_no_token_or_cookie_crosses_the_proxy() -> None:
         token = local_sign_in(proxy.url)
         site = emu.site_id("")
         headers = {"X-Tableau-Auth": token, "Cookie": "workgroup_session_id=client-cookie"}
-        for _ in range(3):
+        cookie = httpx.get(f"{proxy.url}/api/{V}/sites/{site}/tap/cookie", headers=headers)
+        for _ in range(3):  # Tableau's cookie is neither passed on nor kept and sent back
             httpx.get(f"{proxy.url}/api/{V}/sites/{site}/projects", headers=headers)
             emu.expire_sessions()
-        cookie = httpx.get(f"{proxy.url}/api/{V}/sites/{site}/tap/cookie", headers=headers)
         seen = emu.tap.tokens_seen()
         assert seen
         assert not any(t.startswith("tsp-") for t in seen)

@@ -94,31 +94,34 @@ def banner(
     """What the proxy prints on start: where it is, and how to point tabcmd, TSC and curl at
     it. Never a secret: secrets are shown as the variable that holds them."""
     if access_names:
-        name, secret, who = access_names[0], "<access-key secret>", "an access key"
+        name, variable, who = access_names[0], "ACCESS_KEY_SECRET", "an access key"
         pat_like = True
     elif isinstance(credential, PersonalAccessToken):
-        name, secret, who, pat_like = (
+        name, variable, who, pat_like = (
             credential.name,
-            "$TABLEAU_PAT_SECRET",
+            "TABLEAU_PAT_SECRET",
             "the proxy's PAT",
             True,
         )
     else:
         name = getattr(credential, "username", "USER")
-        secret, who, pat_like = "$TABLEAU_PASSWORD", "the proxy's user and password", False
+        variable, who, pat_like = "TABLEAU_PASSWORD", "the proxy's user and password", False
+    shell = f'"${variable}"'  # the secret as the shell variable that holds it
+    python = f'os.environ["{variable}"]'
+    in_json = f'"\'"${variable}"\'"'  # closes the single-quoted JSON around the variable
     site_flag = f" -t {site}" if site else ""
     if pat_like:
-        tabcmd = f'tabcmd login -s {url} --token-name {name} --token-value "{secret}"{site_flag}'
-        tsc = f'TSC.PersonalAccessTokenAuth("{name}", "{secret}", site_id="{site}")'
+        tabcmd = f"tabcmd login -s {url} --token-name {name} --token-value {shell}{site_flag}"
+        tsc = f'TSC.PersonalAccessTokenAuth("{name}", {python}, site_id="{site}")'
         body = (
             f'{{"credentials": {{"personalAccessTokenName": "{name}", '
-            f'"personalAccessTokenSecret": "{secret}", "site": {{"contentUrl": "{site}"}}}}}}'
+            f'"personalAccessTokenSecret": {in_json}, "site": {{"contentUrl": "{site}"}}}}}}'
         )
     else:
-        tabcmd = f'tabcmd login -s {url} -u {name} -p "{secret}"{site_flag}'
-        tsc = f'TSC.TableauAuth("{name}", "{secret}", site_id="{site}")'
+        tabcmd = f"tabcmd login -s {url} -u {name} -p {shell}{site_flag}"
+        tsc = f'TSC.TableauAuth("{name}", {python}, site_id="{site}")'
         body = (
-            f'{{"credentials": {{"name": "{name}", "password": "{secret}", '
+            f'{{"credentials": {{"name": "{name}", "password": {in_json}, '
             f'"site": {{"contentUrl": "{site}"}}}}}}'
         )
     api = f"{url}/api/{EXAMPLE_VERSION}"
