@@ -112,11 +112,19 @@ class TappedEmulator(Emulator):
     """An `Emulator` serving `Tap(EmulatorApp(state))` instead of the bare app."""
 
     tap: Tap
+    keep_alive: int = 5
+    """Seconds the server keeps an idle connection open (uvicorn's default)."""
 
     def start(self) -> TappedEmulator:
         sock = bind_socket("127.0.0.1", 0)
         self.tap = Tap(EmulatorApp(self.state))
-        config = uvicorn.Config(self.tap, log_level="warning", access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            self.tap,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_keep_alive=self.keep_alive,
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="tap", daemon=True
@@ -133,10 +141,12 @@ class TappedEmulator(Emulator):
         return self
 
 
-def tapped_emulator(**fields: Any) -> TappedEmulator:
-    """Like `tests.integration._support.emulator`, with the tap's routes."""
+def tapped_emulator(*, keep_alive: int = 5, **fields: Any) -> TappedEmulator:
+    """Like `integration._support.emulator`, with the tap's routes."""
     plain = emulator(**fields)
-    return TappedEmulator(plain.config)
+    tapped = TappedEmulator(plain.config)
+    tapped.keep_alive = keep_alive
+    return tapped
 
 
 @contextmanager

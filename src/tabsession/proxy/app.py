@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tabsession._httpx import AsyncClient as HttpAsyncClient
-from tabsession._httpx import AsyncHTTPTransport, Limits, Timeout, create_ssl_context
+from tabsession._httpx import Timeout, create_ssl_context
 from tabsession.async_client import AsyncClient
 from tabsession.proxy.access import MalformedSignIn, read_sign_in
 from tabsession.proxy.asgi import Send, header, send_body, send_relayed
@@ -129,10 +129,6 @@ class ProxyApp:
         )
         # Two pools: forwarding allows long transfers; the session's own calls (sign-in under
         # the store's lock) keep the client's 60 s timeout, which the lock's lease is sized for.
-        transport = AsyncHTTPTransport(
-            verify=tls, limits=Limits(max_connections=200, max_keepalive_connections=200)
-        )
-        timeout = Timeout(config.timeout, connect=min(10.0, config.timeout))
         session_http = HttpAsyncClient(
             timeout=Timeout(SESSION_TIMEOUT, connect=10.0), verify=tls, follow_redirects=False
         )
@@ -148,7 +144,8 @@ class ProxyApp:
             http_client=session_http,
         )
         self._upstream = upstream
-        self._forwarder = Forwarder(upstream, transport, self.stats, timeout)
+        forwarder = Forwarder(upstream, self.stats, tls=tls, timeout=config.timeout)
+        self._forwarder = forwarder
         try:
             yield
         finally:
@@ -156,7 +153,7 @@ class ProxyApp:
             try:
                 await upstream.close()
             finally:
-                await transport.aclose()
+                await forwarder.aclose()
                 await session_http.aclose()
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from tabsession._httpx import Response
+from tabsession.proxy.pool import UpstreamResponse
 
 __all__ = ["Send", "header", "send_body", "send_relayed"]
 
@@ -41,14 +41,14 @@ async def send_body(
 
 
 async def send_relayed(
-    send: Send, response: Response, headers: list[tuple[bytes, bytes]], *, head: bool
+    send: Send, response: UpstreamResponse, headers: list[tuple[bytes, bytes]], *, head: bool
 ) -> None:
     """Relay an open upstream response (bytes as received, compression included), then close
     it. A client that goes away mid-download only ends the relay."""
     try:
-        length = response.headers.get("content-length")
+        length = response.header(b"content-length")
         if head or (length is not None and length.isdigit() and int(length) <= SMALL_BODY):
-            body = b"" if head else b"".join([chunk async for chunk in response.aiter_raw()])
+            body = b"" if head else await response.read()
             await send({"type": "http.response.start", "status": response.status_code,
                         "headers": headers})  # fmt: skip
             await send({"type": "http.response.body", "body": body})
@@ -56,7 +56,7 @@ async def send_relayed(
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
         )
-        async for chunk in response.aiter_raw():
+        async for chunk in response.chunks():
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})

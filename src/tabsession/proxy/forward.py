@@ -11,20 +11,15 @@ and, if a 401 meets them, the request fails with `NotReplayable`.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from tabsession._httpx import (
-    AsyncBaseTransport,
-    HTTPError,
-    Request,
-    Response,
-    Timeout,
-    request_was_not_sent,
-)
 from tabsession.async_client import AsyncClient
 from tabsession.errors import SessionContention, SignInFailed, TableauError, TransportError
+from tabsession.proxy.pool import ConnectionPool, UpstreamError, UpstreamResponse
 from tabsession.proxy.stats import ProxyStats
 
 __all__ = [
@@ -130,19 +125,17 @@ def _forwarded_headers(raw: RawHeaders, token: str | None, body: Body) -> list[t
     headers = [(name, value) for name, value in raw if name.lower() not in NOT_FORWARDED]
     if token is not None:
         headers.append((b"x-tableau-auth", token.encode("latin-1")))
-    if body.stream is not None and body.length is not None:
-        headers.append((b"content-length", body.length.encode("latin-1")))
     return headers
 
 
 def response_headers(
-    response: Response, *, upstream_origin: str, proxy_origin: str
+    response: UpstreamResponse, *, upstream_origin: str, proxy_origin: str
 ) -> list[tuple[bytes, bytes]]:
     """Tableau's response headers for the client: no cookies, no hop-by-hop headers, and a
     redirect back to Tableau's own origin pointed at the proxy instead (so the client, whatever
     its redirect rules, keeps talking to the proxy and never shows Tableau its local token)."""
     out = []
-    for name, value in response.headers.raw:
+    for name, value in response.headers:
         lowered = name.lower()
         if lowered in NOT_RETURNED:
             continue
@@ -157,22 +150,32 @@ def response_headers(
 class Forwarder:
     """Sends requests upstream with the live session token; one re-sign-in and replay on 401.
 
-    It talks to httpx's transport (the connection pool) rather than an `httpx.AsyncClient`:
-    a proxy wants none of a client's cookie jar, redirect following or URL merging, and
-    skipping them halves the cost of a forwarded call.
+    Requests go through a `ConnectionPool` per upstream origin (the origin can change once, when
+    Tableau Cloud redirects the sign-in to a pod): see `tabsession.proxy.pool` for why not httpx.
     """
 
     def __init__(
-        self,
-        upstream: AsyncClient,
-        transport: AsyncBaseTransport,
-        stats: ProxyStats,
-        timeout: Timeout,
+        self, upstream: AsyncClient, stats: ProxyStats, *, tls: ssl.SSLContext, timeout: float
     ) -> None:
         self._upstream = upstream
-        self._transport = transport
         self._stats = stats
-        self._timeout = timeout.as_dict()
+        self._tls, self._timeout = tls, timeout
+        self._pools: dict[str, ConnectionPool] = {}
+
+    def _pool(self) -> tuple[ConnectionPool, str]:
+        """The pool for the upstream's current origin, and the server URL's path prefix."""
+        server = self._upstream.server
+        parts = urlsplit(server)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        pool = self._pools.get(origin)
+        if pool is None:
+            pool = ConnectionPool(origin, tls=self._tls, timeout=self._timeout)
+            self._pools[origin] = pool
+        return pool, parts.path.rstrip("/")
+
+    async def aclose(self) -> None:
+        for pool in self._pools.values():
+            await pool.aclose()
 
     async def _token(self, stale: str | None = None) -> str:
         try:
@@ -183,47 +186,49 @@ class Forwarder:
             raise upstream_failure(exc) from None
 
     async def _send(
-        self, method: str, url: str, raw: RawHeaders, token: str | None, body: Body
-    ) -> Response:
+        self, method: str, target: str, raw: RawHeaders, token: str | None, body: Body
+    ) -> UpstreamResponse:
+        pool, prefix = self._pool()
         content: bytes | AsyncIterator[bytes] | None = body.data if body.replayable else body.stream
         headers = _forwarded_headers(raw, token, body)
-        extensions = {"timeout": self._timeout}
         for attempt in (1, 2):
-            request = Request(method, url, headers=headers, content=content, extensions=extensions)
             try:
-                return await self._transport.handle_async_request(request)
-            except HTTPError as exc:
-                if attempt == 1 and body.replayable and request_was_not_sent(exc):
+                return await pool.send(
+                    method, prefix + target, headers, content, length=body.length
+                )
+            except UpstreamError as exc:
+                if attempt == 1 and exc.retryable and body.replayable:
                     continue
                 self._stats.add("upstream_errors")
-                raise UpstreamFailed(502, f"Tableau did not answer: {type(exc).__name__}") from None
+                raise UpstreamFailed(502, f"Tableau did not answer ({exc})") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def forward_anonymous(
         self, method: str, target: str, raw: RawHeaders, body: Body
-    ) -> Response:
+    ) -> UpstreamResponse:
         """Forward a request Tableau answers without a session (serverinfo): no token at all."""
-        response = await self._send(method, self._upstream.server + target, raw, None, body)
+        response = await self._send(method, target, raw, None, body)
         self._stats.add("forwarded")
         return response
 
-    async def forward(self, method: str, target: str, raw: RawHeaders, body: Body) -> Response:
+    async def forward(
+        self, method: str, target: str, raw: RawHeaders, body: Body
+    ) -> UpstreamResponse:
         """The upstream's answer to `method target` (path and query), streaming: the caller
         must close it. Raises `NotReplayable` or `UpstreamFailed`."""
         raw = list(raw)
         token = await self._token()
-        url = self._upstream.server + target
-        response = await self._send(method, url, raw, token, body)
+        response = await self._send(method, target, raw, token, body)
         if response.status_code != 401:
             self._stats.add("forwarded")
             return response
-        await response.aclose()
+        await response.read()  # read it whole, so that the connection can be used again
         token = await self._token(stale=token)
         if not body.replayable:
             self._stats.add("not_replayable")
             raise NotReplayable
         self._stats.add("replays")
-        response = await self._send(method, url, raw, token, body)
+        response = await self._send(method, target, raw, token, body)
         self._stats.add("forwarded")
         return response
 

@@ -1,0 +1,84 @@
+"""The proxy's upstream connections over real HTTP: kept alive and reused, dropped when the
+server closes them, chunked uploads, HEAD, and a clear 502 when Tableau is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Iterator
+
+import httpx
+
+from tabsession.proxy.pool import ConnectionPool
+
+from ._support import local_sign_in, running_proxy, tapped_emulator
+
+V = "3.23"
+
+
+def test_connections_are_reused_and_a_closed_one_is_replaced() -> None:
+    async def scenario(url: str) -> list[int]:
+        pool = ConnectionPool(url, tls=None, timeout=10, idle_expiry=60)
+        statuses = []
+        try:
+            for pause in (0.0, 0.0, 1.6, 0.0):  # the server closes idle connections after 1 s
+                await asyncio.sleep(pause)
+                answer = await pool.send("GET", f"/api/{V}/serverinfo", [], None)
+                await answer.read()
+                statuses.append(answer.status_code)
+            assert len(pool._idle) == 1
+        finally:
+            await pool.aclose()
+        return statuses
+
+    with tapped_emulator(keep_alive=1) as emu:
+        assert asyncio.run(scenario(emu.url)) == [200, 200, 200, 200]
+        assert emu.stats()["requests"] == 4
+
+
+def test_chunked_uploads_under_and_over_the_replay_limit() -> None:
+    part = bytes(range(256)) * 1024  # 256 KiB
+
+    def parts(count: int) -> Iterator[bytes]:
+        for _ in range(count):
+            yield part
+
+    with tapped_emulator() as emu, running_proxy(emu, replay_limit=512 * 1024) as proxy:
+        token = local_sign_in(proxy.url)
+        url = f"{proxy.url}/api/{V}/sites/{emu.site_id('')}/tap/upload"
+        for count in (1, 6):  # buffered (and replayable), then streamed as it comes
+            emu.expire_sessions() if count == 1 else None
+            answer = httpx.put(url, content=parts(count), headers={"X-Tableau-Auth": token})
+            assert answer.status_code == 200
+            assert answer.json() == {
+                "received": count * len(part),
+                "sha256": hashlib.sha256(part * count).hexdigest(),
+            }
+        assert proxy.stats()["replays"] == 1
+
+
+def test_head_then_get_on_the_same_client_connection() -> None:
+    with tapped_emulator() as emu, running_proxy(emu) as proxy:
+        token = local_sign_in(proxy.url)
+        url = f"{proxy.url}/api/{V}/sites/{emu.site_id('')}/projects"
+        with httpx.Client(headers={"X-Tableau-Auth": token}) as http:
+            head = http.head(url)  # the emulator answers HEAD with 405, with a body
+            assert head.content == b""
+            assert http.get(url).status_code == 200
+        assert emu.stats()["status_counts"][str(head.status_code)] >= 1
+
+
+def test_tableau_gone_gives_a_clear_502() -> None:
+    with tapped_emulator() as emu, running_proxy(emu) as proxy:
+        token = local_sign_in(proxy.url)
+        site = emu.site_id("")
+        emu.stop()
+        time.sleep(0.1)
+        answer = httpx.get(
+            f"{proxy.url}/api/{V}/sites/{site}/projects",
+            headers={"X-Tableau-Auth": token, "Accept": "application/json"},
+        )
+        assert answer.status_code == 502
+        assert answer.json()["error"]["summary"] == "Bad Gateway"
+        assert proxy.stats()["upstream_errors"] == 1
