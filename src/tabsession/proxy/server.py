@@ -52,6 +52,7 @@ def _uvicorn_config(app: ProxyApp, config: ProxyConfig, log_level: str) -> uvico
         ssl_certfile=config.tls_certfile,
         ssl_keyfile=config.tls_keyfile,
         server_header=False,
+        proxy_headers=False,  # X-Forwarded-* from clients must not change what the proxy sees
     )
 
 
