@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -26,6 +27,19 @@ __all__ = ["ConnectionPool", "UpstreamError", "UpstreamResponse"]
 
 READ_SIZE = 256 * 1024
 RawHeaders = list[tuple[bytes, bytes]]
+
+
+if sys.version_info >= (3, 11):
+
+    async def _read(reader: asyncio.StreamReader, timeout: float) -> bytes:
+        """One read, bounded by `timeout` seconds (asyncio.timeout: a timer, no extra task)."""
+        async with asyncio.timeout(timeout):
+            return await reader.read(READ_SIZE)
+
+else:  # pragma: no cover - Python 3.10
+
+    async def _read(reader: asyncio.StreamReader, timeout: float) -> bytes:
+        return await asyncio.wait_for(reader.read(READ_SIZE), timeout)
 
 
 class UpstreamError(Exception):
@@ -217,7 +231,7 @@ class ConnectionPool:
 
     async def read(self, connection: _Connection) -> bytes:
         try:
-            return await asyncio.wait_for(connection.reader.read(READ_SIZE), self._timeout)
+            return await _read(connection.reader, self._timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             connection.close()
             raise UpstreamError(f"no answer: {type(exc).__name__}", retryable=False) from None
@@ -271,7 +285,7 @@ class ConnectionPool:
                     connection.writer.write(b"0\r\n\r\n")
             await connection.writer.drain()
             while not parse.head_done:
-                data = await asyncio.wait_for(connection.reader.read(READ_SIZE), self._timeout)
+                data = await _read(connection.reader, self._timeout)
                 if not data:
                     raise ConnectionResetError("closed before answering")
                 parser.feed_data(data)
