@@ -107,7 +107,6 @@ class ProxyApp:
         )
         self._upstream: AsyncClient | None = None
         self._forwarder: Forwarder | None = None
-        self._upstream_origin = ""
         self._starlette = Starlette(
             routes=[
                 Route("/_tabsession/stats", self._stats_endpoint),
@@ -127,8 +126,8 @@ class ProxyApp:
             if isinstance(verify, bool)
             else ssl.create_default_context(cafile=verify)
         )
-        # Two pools: forwarding allows long transfers; the session's own calls (sign-in under
-        # the store's lock) keep the client's 60 s timeout, which the lock's lease is sized for.
+        # The session's own calls (sign-in under the store's lock) keep a 60 s timeout, which
+        # the lock's lease is sized for; forwarding, with its own pool, allows long transfers.
         session_http = HttpAsyncClient(
             timeout=Timeout(SESSION_TIMEOUT, connect=10.0), verify=tls, follow_redirects=False
         )

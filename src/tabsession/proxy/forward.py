@@ -50,7 +50,7 @@ HOP_BY_HOP = frozenset(
 )
 NOT_FORWARDED = HOP_BY_HOP | {b"host", b"content-length", b"x-tableau-auth", b"cookie", b"expect"}
 """Request headers the proxy drops: the local token and cookies belong to the client's session
-with the proxy, not to Tableau; httpx sets Host and Content-Length itself."""
+with the proxy, not to Tableau; the pool sets Host and the body's framing itself."""
 NOT_RETURNED = HOP_BY_HOP | {b"set-cookie", b"x-tableau-auth"}
 """Response headers the proxy drops: Tableau's cookies would hand out the upstream session."""
 
