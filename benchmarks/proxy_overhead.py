@@ -33,7 +33,14 @@ from typing import Any
 
 import httpx
 
-from benchmarks._emulator import API_VERSION, _pump, emulator_command, running_emulator, sign_in
+from benchmarks._emulator import (
+    API_VERSION,
+    _pump,
+    _stop,
+    emulator_command,
+    running_emulator,
+    sign_in,
+)
 from benchmarks._report import main, median, progress
 
 __all__ = ["run"]
@@ -44,7 +51,6 @@ GOAL_RATIO = 1.5
 GOAL_RATE = 1000.0
 WARMUP_CALLS = 100
 STARTUP_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 _URL = re.compile(r"tabsession proxy: (http://127\.0\.0\.1:\d+)")
 
 Row = dict[str, object]
@@ -91,13 +97,7 @@ def running_proxy(upstream: str) -> Iterator[str]:
                 raise RuntimeError(f"the proxy did not start; stderr:\n{errors.read()[-2000:]}")
             yield url
         finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(STOP_TIMEOUT)
+            _stop(process)
 
 
 def _proxy_sign_in(url: str) -> str:
