@@ -10,6 +10,7 @@ headers, so tests can prove which token reached Tableau.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import threading
@@ -23,7 +24,7 @@ import uvicorn
 from conftest import ADMIN_PASSWORD, PAT_NAME, PAT_SECRET
 from integration._support import emulator, pat
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from tabsession.emulator.http.app import EmulatorApp
 from tabsession.emulator.server import Emulator, bind_socket
@@ -48,6 +49,8 @@ class Tap:
         self.inner = emulator_app
         self.state = emulator_app.state
         self.seen: list[tuple[str, str, dict[str, str]]] = []
+        self.downloaded = 0
+        """Bytes the download route has produced so far (all downloads together)."""
         self._lock = threading.Lock()
 
     def _authenticate(self, request: Request) -> Response | None:
@@ -68,7 +71,10 @@ class Tap:
         path: str = scope["path"]
         response: Response | None = None
         if path.endswith("/tap/download"):
-            response = self._authenticate(request) or self._download(request)
+            response = self._authenticate(request)
+            if response is None:
+                await self._download(request, receive, send)
+                return
         elif path.endswith("/tap/upload"):
             data = await request.body()  # like Tableau: the body arrives, then auth is checked
             response = self._authenticate(request) or JSONResponse(
@@ -90,18 +96,29 @@ class Tap:
         else:
             await response(scope, receive, send)
 
-    @staticmethod
-    def _download(request: Request) -> Response:
+    async def _download(self, request: Request, receive: Any, send: Any) -> None:
+        """Stream `size` bytes of x, stopping as soon as the client is gone (as a server with
+        a real download would: nothing is produced for nobody)."""
         size = int(request.query_params.get("size", "0"))
+        headers = [(b"content-type", b"application/octet-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
 
-        async def chunks() -> Any:
+        async def disconnected() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        gone = asyncio.ensure_future(disconnected())
+        try:
             left = size
-            while left > 0:
+            while left > 0 and not gone.done():
                 part = min(CHUNK, left)
-                yield b"x" * part
+                await send({"type": "http.response.body", "body": b"x" * part, "more_body": True})
+                self.downloaded += part
                 left -= part
-
-        return StreamingResponse(chunks(), media_type="application/octet-stream")
+                await asyncio.sleep(0)
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            gone.cancel()
 
     def tokens_seen(self) -> list[str]:
         with self._lock:

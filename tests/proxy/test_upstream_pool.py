@@ -82,3 +82,26 @@ def test_tableau_gone_gives_a_clear_502() -> None:
         assert answer.status_code == 502
         assert answer.json()["error"]["summary"] == "Bad Gateway"
         assert proxy.stats()["upstream_errors"] == 1
+
+
+def test_a_client_leaving_mid_download_ends_the_upstream_transfer() -> None:
+    size = 200 * 1024 * 1024
+    with tapped_emulator() as emu, running_proxy(emu) as proxy:
+        token = local_sign_in(proxy.url)
+        url = f"{proxy.url}/api/{V}/sites/{emu.site_id('')}/tap/download"
+        with httpx.stream(
+            "GET", url, params={"size": size}, headers={"X-Tableau-Auth": token}
+        ) as r:
+            first = next(r.iter_raw())
+            assert first
+        for _ in range(100):  # bounded: the transfer stops within moments
+            before = emu.tap.downloaded
+            time.sleep(0.05)
+            if emu.tap.downloaded == before:
+                break
+        assert emu.tap.downloaded < size
+        # and the proxy still serves
+        assert httpx.get(
+            f"{proxy.url}/api/{V}/sites/{emu.site_id('')}/projects",
+            headers={"X-Tableau-Auth": token},
+        ).is_success

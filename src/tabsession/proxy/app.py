@@ -346,7 +346,7 @@ class ProxyApp:
             upstream_origin=self._origin(),
             proxy_origin=self._proxy_origin(scope),
         )
-        await send_relayed(send, response, out, head=method == "HEAD")
+        await send_relayed(send, receive, response, out, head=method == "HEAD")
         return response.status_code
 
     def _origin(self) -> str:

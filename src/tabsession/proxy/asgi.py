@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from tabsession.proxy.pool import UpstreamResponse
 
-__all__ = ["Send", "header", "send_body", "send_relayed"]
+__all__ = ["Receive", "Send", "header", "send_body", "send_relayed"]
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 SMALL_BODY = 64 * 1024
 """Answers up to this size (by Content-Length) are read whole and sent in one message; larger
@@ -40,11 +42,22 @@ async def send_body(
     await send({"type": "http.response.body", "body": body})
 
 
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 async def send_relayed(
-    send: Send, response: UpstreamResponse, headers: list[tuple[bytes, bytes]], *, head: bool
+    send: Send,
+    receive: Receive,
+    response: UpstreamResponse,
+    headers: list[tuple[bytes, bytes]],
+    *,
+    head: bool,
 ) -> None:
     """Relay an open upstream response (bytes as received, compression included), then close
-    it. A client that goes away mid-download only ends the relay."""
+    it. A client that goes away mid-download ends the relay, and the upstream transfer with it
+    (the connection is closed rather than drained)."""
     try:
         length = response.header(b"content-length")
         if head or (length is not None and length.isdigit() and int(length) <= SMALL_BODY):
@@ -56,9 +69,16 @@ async def send_relayed(
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
         )
-        async for chunk in response.chunks():
-            if chunk:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        gone = asyncio.ensure_future(_disconnected(receive))
+        try:
+            async for chunk in response.chunks():
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await asyncio.sleep(0)  # buffered reads and sends never yield: let `gone` run
+                if gone.done():
+                    return
+        finally:
+            gone.cancel()
         await send({"type": "http.response.body", "body": b""})
     finally:
         await response.aclose()
