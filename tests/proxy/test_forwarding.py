@@ -12,7 +12,7 @@ import pytest
 
 from tabsession import Breaker
 
-from ._support import local_sign_in, running_proxy, tapped_emulator
+from ._support import local_sign_in, pat_body, running_proxy, tapped_emulator
 
 V = "3.23"
 MANY = Breaker(max_signins=50)  # these tests end sessions seconds apart, many times
@@ -171,3 +171,19 @@ def test_tableau_errors_pass_through_unchanged() -> None:
         assert answer.status_code == 404
         assert answer.json()["error"]["code"].startswith("404")
         assert proxy.stats()["replays"] == 0
+
+
+def test_a_site_named_by_content_url_is_pinned_too() -> None:
+    with (
+        tapped_emulator(sites=("mkt", "other")) as emu,
+        running_proxy(emu, site="mkt", breaker=MANY) as proxy,
+    ):
+        token = local_sign_in(proxy.url, pat_body(site="mkt"))
+        headers = {"X-Tableau-Auth": token, "Accept": "application/json"}
+        other = httpx.get(f"{proxy.url}/api/{V}/sites/other?key=contentUrl", headers=headers)
+        own = httpx.get(f"{proxy.url}/api/{V}/sites/mkt?key=contentUrl", headers=headers)
+        by_id = httpx.get(f"{proxy.url}/api/{V}/sites/{emu.site_id('mkt')}", headers=headers)
+        assert other.status_code == 403
+        assert by_id.status_code == 200
+        assert own.status_code != 403 or "tabsession proxy" not in own.text
+        assert proxy.stats()["refused_other_site"] == 1

@@ -289,12 +289,16 @@ class ProxyApp:
         """Site pinning: a URL naming another site than the proxy's is refused here, clearly,
         before Tableau answers it with a bare 403."""
         found = _SITE_IN_PATH.match(scope["path"])
+        if found is None:
+            return
         info = self.upstream.session
-        if found is None or info is None:
+        if info is None:
             return
         named = found.group(1)
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        key = (query.get("key") or ["id"])[0].lower()
+        raw_query: bytes = scope.get("query_string", b"")
+        key = "id"
+        if b"key=" in raw_query:  # GET sites/{name}?key=contentUrl names a site by its URL
+            key = (parse_qs(raw_query.decode("latin-1")).get("key") or ["id"])[0].lower()
         expected = info.site_content_url if key == "contenturl" else info.site_id
         if key in ("id", "contenturl") and named.lower() != expected.lower():
             self.stats.add("refused_other_site")
