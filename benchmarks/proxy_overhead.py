@@ -57,8 +57,9 @@ Row = dict[str, object]
 
 
 @contextlib.contextmanager
-def running_proxy(upstream: str) -> Iterator[str]:
-    """`tabsession proxy --port 0 --store memory --log-level warning` in front of `upstream`."""
+def running_proxy(upstream: str) -> Iterator[tuple[str, int]]:
+    """`tabsession proxy --port 0 --store memory --log-level warning` in front of `upstream`:
+    yields its URL and process id."""
     env = {
         **os.environ,
         "TABLEAU_SERVER": upstream,
@@ -95,7 +96,7 @@ def running_proxy(upstream: str) -> Iterator[str]:
             if url is None:
                 errors.seek(0)
                 raise RuntimeError(f"the proxy did not start; stderr:\n{errors.read()[-2000:]}")
-            yield url
+            yield url, process.pid
         finally:
             _stop(process)
 
@@ -116,6 +117,16 @@ def _proxy_sign_in(url: str) -> str:
     return token
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process `pid` (Linux /proc), or None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _timed(call: Callable[[], Any], calls: int) -> float:
     start = time.perf_counter()
     for _ in range(calls):
@@ -123,8 +134,8 @@ def _timed(call: Callable[[], Any], calls: int) -> float:
     return (time.perf_counter() - start) / calls * 1e6
 
 
-def _latency(direct: str, direct_token: str, proxy: str, proxy_token: str, site: str,
-             calls: int, rounds: int) -> list[Row]:  # fmt: skip
+def _latency(direct: str, direct_token: str, proxy: str, proxy_pid: int, proxy_token: str,
+             site: str, calls: int, rounds: int) -> list[Row]:  # fmt: skip
     path = f"/api/{API_VERSION}/sites/{site}/projects"
     with httpx.Client() as to_direct, httpx.Client() as to_proxy:
 
@@ -144,9 +155,16 @@ def _latency(direct: str, direct_token: str, proxy: str, proxy_token: str, site:
         _timed(proxied_call, WARMUP_CALLS)
         direct_us: list[float] = []
         proxied_us: list[float] = []
+        cpu_before = _cpu_seconds(proxy_pid)
         for _ in range(rounds):
             direct_us.append(_timed(direct_call, calls))
             proxied_us.append(_timed(proxied_call, calls))
+        cpu_after = _cpu_seconds(proxy_pid)
+    proxy_cpu = (
+        "n/a"
+        if cpu_before is None or cpu_after is None
+        else f"{(cpu_after - cpu_before) / (rounds * calls) * 1e6:.0f} µs"
+    )
     d, p = median(direct_us), median(proxied_us)
     ratio = p / d
     paired = sorted(b / a for a, b in zip(direct_us, proxied_us, strict=True))
@@ -160,7 +178,8 @@ def _latency(direct: str, direct_token: str, proxy: str, proxy_token: str, site:
          "unit": "ratio", "goal": f"<= {GOAL_RATIO}",
          "notes": ("goal met" if ratio <= GOAL_RATIO else "GOAL MISSED")
          + f"; per-round ratios p25-p75 {paired[len(paired) // 4]:.3f}-"
-         f"{paired[3 * len(paired) // 4]:.3f}; added {p - d:.0f} µs/call"},
+         f"{paired[3 * len(paired) // 4]:.3f}; added {p - d:.0f} µs/call; proxy process CPU "
+         f"{proxy_cpu} per call (a load-independent view of what it adds)"},
     ]  # fmt: skip
 
 
@@ -193,9 +212,11 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     args = ("--user", f"{RAW_USER}:{RAW_PASSWORD}", "--pat", f"{PAT_NAME}:{PAT_SECRET}")
     with running_emulator(*args, exit_after=300 if quick else 600) as emulator:
         direct_token, site = sign_in(emulator, RAW_USER, RAW_PASSWORD)
-        with running_proxy(emulator) as proxy:
+        with running_proxy(emulator) as (proxy, proxy_pid):
             proxy_token = _proxy_sign_in(proxy)
-            rows = _latency(emulator, direct_token, proxy, proxy_token, site, calls, rounds)
+            rows = _latency(
+                emulator, direct_token, proxy, proxy_pid, proxy_token, site, calls, rounds
+            )
             progress(f"proxy_overhead: latency ratio {rows[-1]['value']}")
             direct_tokens = [sign_in(emulator, RAW_USER, RAW_PASSWORD)[0] for _ in range(threads)]
             proxy_tokens = [_proxy_sign_in(proxy) for _ in range(threads)]
