@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean tabcmd
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,5 +35,11 @@ test: lint typecheck
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks --record
 
+# tabcmd pins an older tableauserverclient: it gets a venv of its own (tests/proxy use it)
+tabcmd: .venv-tabcmd/bin/tabcmd
+.venv-tabcmd/bin/tabcmd:
+	$(PYTHON) -m venv .venv-tabcmd
+	.venv-tabcmd/bin/python -m pip install --quiet tabcmd
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tabcmd .pytest_cache .mypy_cache .ruff_cache
