@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import re
 import ssl
@@ -30,6 +32,7 @@ from starlette.routing import Route
 
 from tabsession._httpx import AsyncClient as HttpAsyncClient
 from tabsession._httpx import Timeout, create_ssl_context
+from tabsession._xml import XmlError, xml_to_dict
 from tabsession.async_client import AsyncClient
 from tabsession.proxy.access import MalformedSignIn, read_sign_in
 from tabsession.proxy.asgi import Send, header, send_body, send_relayed
@@ -44,6 +47,7 @@ from tabsession.proxy.forward import (
     upstream_failure,
 )
 from tabsession.proxy.local_sessions import LocalSessions
+from tabsession.proxy.pool import UpstreamError
 from tabsession.proxy.stats import ProxyStats
 from tabsession.proxy.wire import Format, credentials_body, d_hh_mm, error_body, format_for
 from tabsession.proxy.wire import media_type as media_type_of
@@ -57,6 +61,9 @@ log = logging.getLogger("tabsession.proxy")
 SIGN_IN_LIMIT = 64 * 1024
 SESSION_TIMEOUT = 60.0
 _SITE_IN_PATH = re.compile(r"^/api/[^/]+/sites/([^/]+)", re.IGNORECASE)
+_VERSION = re.compile(r"^\d+\.\d+$")
+DEFAULT_SCHEMA_VERSION = "3.23"
+"""The schema version named in error bodies for URLs without one (the Metadata API's)."""
 
 NO_TOKEN = ("401000", "Unauthorized Access", "No authentication credentials were provided.")
 BAD_TOKEN = ("401002", "Unauthorized Access", "Invalid authentication credentials were provided.")
@@ -175,6 +182,8 @@ class ProxyApp:
         path: str = scope["path"]
         headers = scope["headers"]
         version, _, rest = path[5:].partition("/")
+        if not _VERSION.match(version):  # /api/metadata/graphql, /api/-/...
+            version = DEFAULT_SCHEMA_VERSION
         fmt = format_for(header(headers, b"accept"))
         status = 500
         try:
@@ -217,17 +226,31 @@ class ProxyApp:
             self.stats.add("refused_no_token" if missing else "refused_unknown_token")
             raise _Answer(401, *(NO_TOKEN if missing else BAD_TOKEN))
         if method == "POST" and rest == "auth/switchsite":
-            raise _Answer(
-                403,
-                "403070",
-                "Forbidden",
-                f"tabsession proxy: this proxy serves site '{self.config.site}' only; "
-                "run another proxy for another site",
-            )
+            await self._switch_site(scope, receive)
         self._check_site(scope)
         return await self._forward(scope, receive, send, anonymous=False)
 
-    # -- local sign-in and sign-out -------------------------------------------------------------
+    # -- local sign-in, sign-out and switch-site -----------------------------------------------
+
+    async def _switch_site(self, scope: dict[str, Any], receive: Any) -> None:
+        """Always refused: a proxy serves one site. To the site it serves, with Tableau's own
+        "already signed in to that site" (403070, which TSC treats as success); to another,
+        with a 403 that says why (and that no client mistakes for success)."""
+        body = await read_body(receive, SIGN_IN_LIMIT, header(scope["headers"], b"content-length"))
+        wanted = None
+        with contextlib.suppress(ValueError, XmlError, UnicodeDecodeError, AttributeError):
+            text = (body.data or b"").strip()
+            data = json.loads(text) if text[:1] == b"{" else xml_to_dict(text)
+            wanted = str(data["site"].get("contentUrl", ""))
+        if wanted is not None and wanted.lower() == self.config.site.lower():
+            raise _Answer(403, "403070", "Forbidden", "Already signed in to that site.")
+        raise _Answer(
+            403,
+            "403000",
+            "Forbidden",
+            f"tabsession proxy: this proxy serves site '{self.config.site}' only; "
+            "run another proxy for another site",
+        )
 
     async def _sign_in(self, scope: dict[str, Any], receive: Any, send: Send, fmt: Format) -> int:
         headers = scope["headers"]
@@ -350,7 +373,11 @@ class ProxyApp:
             upstream_origin=self._origin(),
             proxy_origin=self._proxy_origin(scope),
         )
-        await send_relayed(send, receive, response, out, head=method == "HEAD")
+        try:
+            await send_relayed(send, receive, response, out, head=method == "HEAD")
+        except UpstreamError as exc:  # the head is sent: all that is left is to stop
+            self.stats.add("upstream_errors")
+            log.warning("answer cut short: %s", exc, extra={"path": scope["path"]})
         return response.status_code
 
     def _origin(self) -> str:
