@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import re
 import ssl
@@ -32,9 +30,7 @@ from starlette.routing import Route
 
 from tabsession._httpx import AsyncClient as HttpAsyncClient
 from tabsession._httpx import Timeout, create_ssl_context
-from tabsession._xml import XmlError, xml_to_dict
 from tabsession.async_client import AsyncClient
-from tabsession.proxy.access import MalformedSignIn, read_sign_in
 from tabsession.proxy.asgi import Send, header, send_body, send_relayed
 from tabsession.proxy.config import ProxyConfig
 from tabsession.proxy.forward import (
@@ -44,12 +40,12 @@ from tabsession.proxy.forward import (
     UpstreamFailed,
     read_body,
     response_headers,
-    upstream_failure,
 )
+from tabsession.proxy.local_auth import LocalAuth
 from tabsession.proxy.local_sessions import LocalSessions
 from tabsession.proxy.pool import UpstreamError
 from tabsession.proxy.stats import ProxyStats
-from tabsession.proxy.wire import Format, credentials_body, d_hh_mm, error_body, format_for
+from tabsession.proxy.wire import BAD_TOKEN, NO_TOKEN, ErrorAnswer, Format, error_body, format_for
 from tabsession.proxy.wire import media_type as media_type_of
 from tabsession.transport.sender import origin_of
 
@@ -58,47 +54,11 @@ __all__ = ["ProxyApp"]
 access_log = logging.getLogger("tabsession.proxy.access")
 log = logging.getLogger("tabsession.proxy")
 
-SIGN_IN_LIMIT = 64 * 1024
 SESSION_TIMEOUT = 60.0
 _SITE_IN_PATH = re.compile(r"^/api/[^/]+/sites/([^/]+)", re.IGNORECASE)
 _VERSION = re.compile(r"^\d+\.\d+$")
 DEFAULT_SCHEMA_VERSION = "3.23"
 """The schema version named in error bodies for URLs without one (the Metadata API's)."""
-
-NO_TOKEN = ("401000", "Unauthorized Access", "No authentication credentials were provided.")
-BAD_TOKEN = ("401002", "Unauthorized Access", "Invalid authentication credentials were provided.")
-SIGN_IN_ERROR = ("401001", "Signin Error", "Error signing in to Tableau Server")
-
-
-class _Answer(Exception):
-    """An error answer in Tableau's shape, raised from deep inside a handler."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        summary: str,
-        detail: str,
-        extra: tuple[tuple[bytes, bytes], ...] = (),
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.summary, self.detail, self.extra = (
-            status, code, summary, detail, extra,
-        )  # fmt: skip
-
-
-def _from_upstream_failure(failure: UpstreamFailed) -> _Answer:
-    extra: tuple[tuple[bytes, bytes], ...] = ()
-    if failure.retry_after is not None:
-        extra = ((b"retry-after", str(int(failure.retry_after)).encode()),)
-    summary = "Bad Gateway" if failure.status == 502 else "Service Unavailable"
-    return _Answer(
-        failure.status,
-        f"{failure.status}000",
-        summary,
-        f"tabsession proxy: {failure.reason}",
-        extra,
-    )
 
 
 class ProxyApp:
@@ -111,6 +71,9 @@ class ProxyApp:
         self.access = config.access()
         self.sessions = LocalSessions(
             idle_timeout=config.local_idle_timeout, max_sessions=config.max_local_sessions
+        )
+        self._auth = LocalAuth(
+            config, self.access, self.sessions, self.stats, lambda: self.upstream
         )
         self._upstream: AsyncClient | None = None
         self._forwarder: Forwarder | None = None
@@ -188,7 +151,7 @@ class ProxyApp:
         status = 500
         try:
             status = await self._dispatch(scope, receive, send, rest.rstrip("/").lower(), fmt)
-        except _Answer as answer:
+        except ErrorAnswer as answer:
             status = answer.status
             await send_body(
                 send,
@@ -216,95 +179,19 @@ class ProxyApp:
     ) -> int:
         method = scope["method"]
         if method == "POST" and rest == "auth/signin":
-            return await self._sign_in(scope, receive, send, fmt)
+            return await self._auth.sign_in(scope, receive, send, fmt)
         if method == "POST" and rest == "auth/signout":
-            return await self._sign_out(scope, send)
+            return await self._auth.sign_out(scope, send)
         if rest == "serverinfo":
             return await self._forward(scope, receive, send, anonymous=True)
         if self.sessions.use(header(scope["headers"], b"x-tableau-auth")) is None:
             missing = not header(scope["headers"], b"x-tableau-auth")
             self.stats.add("refused_no_token" if missing else "refused_unknown_token")
-            raise _Answer(401, *(NO_TOKEN if missing else BAD_TOKEN))
+            raise ErrorAnswer(401, *(NO_TOKEN if missing else BAD_TOKEN))
         if method == "POST" and rest == "auth/switchsite":
-            await self._switch_site(scope, receive)
+            await self._auth.switch_site(scope, receive)
         self._check_site(scope)
         return await self._forward(scope, receive, send, anonymous=False)
-
-    # -- local sign-in, sign-out and switch-site -----------------------------------------------
-
-    async def _switch_site(self, scope: dict[str, Any], receive: Any) -> None:
-        """Always refused: a proxy serves one site. To the site it serves, with Tableau's own
-        "already signed in to that site" (403070, which TSC treats as success); to another,
-        with a 403 that says why (and that no client mistakes for success)."""
-        body = await read_body(receive, SIGN_IN_LIMIT, header(scope["headers"], b"content-length"))
-        wanted = None
-        with contextlib.suppress(ValueError, XmlError, UnicodeDecodeError, AttributeError):
-            text = (body.data or b"").strip()
-            data = json.loads(text) if text[:1] == b"{" else xml_to_dict(text)
-            wanted = str(data["site"].get("contentUrl", ""))
-        if wanted is not None and wanted.lower() == self.config.site.lower():
-            raise _Answer(403, "403070", "Forbidden", "Already signed in to that site.")
-        raise _Answer(
-            403,
-            "403000",
-            "Forbidden",
-            f"tabsession proxy: this proxy serves site '{self.config.site}' only; "
-            "run another proxy for another site",
-        )
-
-    async def _sign_in(self, scope: dict[str, Any], receive: Any, send: Send, fmt: Format) -> int:
-        headers = scope["headers"]
-        body = await read_body(receive, SIGN_IN_LIMIT, header(headers, b"content-length"))
-        if body.data is None:
-            raise _Answer(400, "400000", "Bad Request", "The sign-in body is too large.")
-        try:
-            attempt = read_sign_in(body.data, header(headers, b"content-type") or "")
-        except MalformedSignIn as exc:
-            raise _Answer(400, "400000", "Bad Request", str(exc)) from None
-        key = self.access.verify(attempt)
-        if (
-            key is None
-            or attempt.site.lower() != self.config.site.lower()
-            or attempt.impersonate is not None
-        ):
-            self.stats.add("local_signin_failures")
-            raise _Answer(401, *SIGN_IN_ERROR)
-        upstream = self.upstream
-        try:
-            await upstream.token()  # no I/O while the upstream session is live
-        except Exception as exc:
-            raise _from_upstream_failure(upstream_failure(exc)) from None
-        info = upstream.session
-        if info is None:  # pragma: no cover - token() always leaves a session
-            raise _Answer(502, "502000", "Bad Gateway", "tabsession proxy: no upstream session")
-        token = self.sessions.issue(key)
-        self.stats.add("local_signins")
-        expiry = None
-        if attempt.kind == "pat" and info.pat_expires_in is not None:
-            expiry = d_hh_mm(info.pat_expires_in.total_seconds())
-        version = scope["path"][5:].partition("/")[0]
-        answer = credentials_body(
-            token=token,
-            site_id=info.site_id,
-            content_url=info.site_content_url,
-            user_id=info.user_id,
-            fmt=fmt,
-            version=version,
-            time_to_expiration=expiry,
-        )
-        await send_body(send, 200, answer, media_type_of(fmt))
-        return 200
-
-    async def _sign_out(self, scope: dict[str, Any], send: Send) -> int:
-        token = header(scope["headers"], b"x-tableau-auth")
-        if not token:
-            raise _Answer(401, *NO_TOKEN)
-        if not self.sessions.end(token):
-            raise _Answer(401, *BAD_TOKEN)
-        self.stats.add("local_signouts")
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-        return 204
 
     # -- forwarding ------------------------------------------------------------------------------
 
@@ -325,7 +212,7 @@ class ProxyApp:
         expected = info.site_content_url if key == "contenturl" else info.site_id
         if key in ("id", "contenturl") and named.lower() != expected.lower():
             self.stats.add("refused_other_site")
-            raise _Answer(
+            raise ErrorAnswer(
                 403,
                 "403000",
                 "Forbidden",
@@ -338,7 +225,7 @@ class ProxyApp:
     ) -> int:
         forwarder = self._forwarder
         if forwarder is None:
-            raise _Answer(503, "503000", "Service Unavailable", "tabsession proxy: stopping")
+            raise ErrorAnswer(503, "503000", "Service Unavailable", "tabsession proxy: stopping")
         headers = scope["headers"]
         body = await read_body(
             receive, self.config.replay_limit, header(headers, b"content-length")
@@ -356,7 +243,7 @@ class ProxyApp:
             else:
                 response = await forwarder.forward(method, target, headers, body)
         except NotReplayable:
-            raise _Answer(
+            raise ErrorAnswer(
                 503,
                 "503000",
                 "Request Not Replayable",
@@ -367,7 +254,7 @@ class ProxyApp:
                 ((b"retry-after", b"0"),),
             ) from None
         except UpstreamFailed as failure:
-            raise _from_upstream_failure(failure) from None
+            raise failure.answer() from None
         out = response_headers(
             response,
             upstream_origin=self._origin(),

@@ -21,6 +21,7 @@ from tabsession.async_client import AsyncClient
 from tabsession.errors import SessionContention, SignInFailed, TableauError, TransportError
 from tabsession.proxy.pool import ConnectionPool, UpstreamError, UpstreamResponse
 from tabsession.proxy.stats import ProxyStats
+from tabsession.proxy.wire import ErrorAnswer
 
 __all__ = [
     "Body",
@@ -72,6 +73,15 @@ class UpstreamFailed(Exception):
         self.status = status
         self.reason = reason
         self.retry_after = retry_after
+
+    def answer(self) -> ErrorAnswer:
+        """What the client gets: a Tableau-shaped 502 or 503 (with Retry-After when known)."""
+        extra: tuple[tuple[bytes, bytes], ...] = ()
+        if self.retry_after is not None:
+            extra = ((b"retry-after", str(int(self.retry_after)).encode()),)
+        summary = "Bad Gateway" if self.status == 502 else "Service Unavailable"
+        detail = f"tabsession proxy: {self.reason}"
+        return ErrorAnswer(self.status, f"{self.status}000", summary, detail, extra)
 
 
 @dataclass

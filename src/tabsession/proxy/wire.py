@@ -8,6 +8,10 @@ from typing import Literal
 from xml.sax.saxutils import escape, quoteattr
 
 __all__ = [
+    "BAD_TOKEN",
+    "NO_TOKEN",
+    "SIGN_IN_ERROR",
+    "ErrorAnswer",
     "Format",
     "credentials_body",
     "d_hh_mm",
@@ -88,3 +92,26 @@ def d_hh_mm(seconds: float) -> str:
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     return f"{days}:{hours:02d}:{minutes:02d}"
+
+
+NO_TOKEN = ("401000", "Unauthorized Access", "No authentication credentials were provided.")
+BAD_TOKEN = ("401002", "Unauthorized Access", "Invalid authentication credentials were provided.")
+SIGN_IN_ERROR = ("401001", "Signin Error", "Error signing in to Tableau Server")
+
+
+class ErrorAnswer(Exception):
+    """An error answer in Tableau's shape (status, code, summary, detail, extra headers),
+    raised from deep inside a handler and rendered by the app in the format asked for."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        summary: str,
+        detail: str,
+        extra: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.summary, self.detail, self.extra = (
+            status, code, summary, detail, extra,
+        )  # fmt: skip
