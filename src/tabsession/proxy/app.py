@@ -76,6 +76,7 @@ class ProxyApp:
             config, self.access, self.sessions, self.stats, lambda: self.upstream
         )
         self._upstream: AsyncClient | None = None
+        self._site: tuple[str, str] | None = None
         self._forwarder: Forwarder | None = None
         self._starlette = Starlette(
             routes=[
@@ -201,23 +202,26 @@ class ProxyApp:
         found = _SITE_IN_PATH.match(scope["path"])
         if found is None:
             return
-        info = self.upstream.session
-        if info is None:
-            return
+        if self._site is None:  # the site (LUID, contentUrl) never changes: read it once
+            info = self.upstream.session
+            if info is None:
+                return
+            self._site = (info.site_id, info.site_content_url)
+        site_id, content_url = self._site
         named = found.group(1)
         raw_query: bytes = scope.get("query_string", b"")
         key = "id"
         if b"key=" in raw_query:  # GET sites/{name}?key=contentUrl names a site by its URL
             key = (parse_qs(raw_query.decode("latin-1")).get("key") or ["id"])[0].lower()
-        expected = info.site_content_url if key == "contenturl" else info.site_id
+        expected = content_url if key == "contenturl" else site_id
         if key in ("id", "contenturl") and named.lower() != expected.lower():
             self.stats.add("refused_other_site")
             raise ErrorAnswer(
                 403,
                 "403000",
                 "Forbidden",
-                f"tabsession proxy: this proxy serves site {info.site_id} "
-                f"('{info.site_content_url}') only, not {named}",
+                f"tabsession proxy: this proxy serves site {site_id} ('{content_url}') only, "
+                f"not {named}",
             )
 
     async def _forward(
