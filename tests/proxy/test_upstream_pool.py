@@ -105,3 +105,28 @@ def test_a_client_leaving_mid_download_ends_the_upstream_transfer() -> None:
             f"{proxy.url}/api/{V}/sites/{emu.site_id('')}/projects",
             headers={"X-Tableau-Auth": token},
         ).is_success
+
+
+def test_a_client_leaving_mid_upload_is_counted_and_the_proxy_goes_on() -> None:
+    import socket
+
+    with tapped_emulator() as emu, running_proxy(emu, replay_limit=1024) as proxy:
+        token = local_sign_in(proxy.url)
+        site = emu.site_id("")
+        host, port = proxy.url.rsplit("/", 1)[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(
+                f"PUT /api/{V}/sites/{site}/tap/upload HTTP/1.1\r\nHost: {host}\r\n"
+                f"X-Tableau-Auth: {token}\r\nContent-Length: 10000000\r\n\r\n".encode()
+                + b"z" * 200_000
+            )
+            time.sleep(0.2)
+        for _ in range(100):  # bounded wait for the proxy to notice
+            if proxy.stats()["requests_by_status"].get("499"):
+                break
+            time.sleep(0.05)
+        assert proxy.stats()["requests_by_status"].get("499") == 1
+        answer = httpx.get(
+            f"{proxy.url}/api/{V}/sites/{site}/projects", headers={"X-Tableau-Auth": token}
+        )
+        assert answer.status_code == 200

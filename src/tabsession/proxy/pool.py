@@ -292,7 +292,10 @@ class ConnectionPool:
         except UpstreamError:
             connection.close()
             raise
-        except (OSError, asyncio.TimeoutError, httptools.HttpParserError) as exc:
+        except BaseException as exc:
+            if not isinstance(exc, (OSError, asyncio.TimeoutError, httptools.HttpParserError)):
+                connection.close()  # the client left mid-upload, or the task was cancelled
+                raise
             connection.close()
             stale = reused and not isinstance(exc, asyncio.TimeoutError) and not parse.headers
             raise UpstreamError(
