@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean test-tsc-versions
+.PHONY: demo test lint typecheck unit bench clean test-tsc-versions tabcmd
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q
 
-test: lint typecheck
+test: lint typecheck tabcmd
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory test-tsc-versions
 
@@ -48,5 +48,11 @@ test-tsc-versions:
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks --record
 
+# tabcmd pins an older tableauserverclient: it gets a venv of its own (tests/proxy use it)
+tabcmd: .venv-tabcmd/bin/tabcmd
+.venv-tabcmd/bin/tabcmd:
+	$(PYTHON) -m venv .venv-tabcmd
+	.venv-tabcmd/bin/python -m pip install --quiet tabcmd
+
 clean:
-	rm -rf $(VENV) .venv-tsc-* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tsc-* .venv-tabcmd .pytest_cache .mypy_cache .ruff_cache

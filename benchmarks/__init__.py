@@ -13,5 +13,6 @@ BENCHMARKS = (
     "pagination",
     "shared_sessions",
     "tsc_overhead",
+    "proxy_overhead",
 )
 """Module names, in the order `python -m benchmarks` runs them."""

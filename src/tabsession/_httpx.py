@@ -28,6 +28,7 @@ from httpx import (
     Timeout,
     TimeoutException,
     TransportError,
+    create_ssl_context,
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "Timeout",
     "TimeoutException",
     "TransportError",
+    "create_ssl_context",
     "httpcore",
     "httpx",
     "request_was_not_sent",

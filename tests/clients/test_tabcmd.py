@@ -1,7 +1,7 @@
 """Tableau's own CLI, tabcmd (PyPI `tabcmd`, unmodified), against the emulator over HTTP.
 
 tabcmd pins an older tableauserverclient than this project uses, so it lives in its own venv
-(`.venv/tabcmd-venv`, made on first use; the tests skip when PyPI cannot be reached). Each
+(`.venv-tabcmd`, see tests/_tabcmd.py). Each
 command runs as a real subprocess with HOME in a temporary directory (tabcmd keeps its session
 file there). Results are checked in the emulator's state and counters, and in the files tabcmd
 writes, never in timings.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,33 +23,16 @@ from tabsession.emulator.server import Emulator
 from tabsession.emulator.state.kinds import KINDS
 from tabsession.emulator.state.query import parse_query
 from tabsession.emulator.state.seed import stable_id
+from tests._tabcmd import tabcmd_executable
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / ".venv" / "tabcmd-venv"
-TABCMD = VENV / "bin" / "tabcmd"
 PASSWORD = "tabcmd-pw-3Kd9"
 PAT_NAME, PAT_SECRET = "tabcmd-pat", "tabcmd-secret-8Qw"
 COMMAND_TIMEOUT = 120
 
 
-def _install_tabcmd() -> None:
-    if TABCMD.exists():
-        return
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=120)
-    done = subprocess.run(
-        [str(VENV / "bin" / "pip"), "install", "--quiet", "tabcmd"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"tabcmd could not be installed from PyPI: {done.stderr[-300:]}")
-
-
 @pytest.fixture(scope="module")
 def tabcmd_installed() -> Path:
-    _install_tabcmd()
-    return TABCMD
+    return Path(tabcmd_executable())
 
 
 class Tabcmd:
