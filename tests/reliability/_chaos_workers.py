@@ -31,6 +31,17 @@ class Tally:
         self.posted: list[str] = []
         self.post_failures: list[tuple[str, str]] = []
         self.samples: list[str] = []
+        self.passed_through: Counter[str] = Counter()
+        """Tools' failures that are the injected faults themselves (5xx, 429, drops), which a
+        tool meets talking to Tableau directly too: counted, not lost."""
+
+    def tool_answer(self, what: str, code: str) -> None:
+        """A tool (TSC, curl, tabcmd) got an error: lost if it is a session error (401),
+        passed through if it is an injected fault."""
+        if code.startswith("401"):
+            self.get_failures[what] += 1
+        else:
+            self.passed_through[what] += 1
 
     def failed(self, exc: BaseException) -> None:
         if len(self.samples) < 5:
@@ -43,6 +54,7 @@ class Tally:
             "posted": list(self.posted),
             "post_failures": list(self.post_failures),
             "samples": list(self.samples),
+            "passed_through": dict(self.passed_through),
         }
 
 
@@ -133,3 +145,93 @@ def process_worker(
         for worker in workers:
             worker.join()
     out.put(tally.report())
+
+
+def tsc_loop(url: str, tally: Tally, stop: Any, options: dict[str, Any]) -> None:
+    """TSC with `keep_signed_in`: pages of workbooks, unmodified TSC calls."""
+    import tableauserverclient as TSC
+
+    from tabsession.tsc import keep_signed_in
+
+    auth = TSC.PersonalAccessTokenAuth(f"{PAT_NAME}-tsc", PAT_SECRET, site_id="")
+    server = TSC.Server(url, use_server_version=True)
+    keep_signed_in(server, auth, **options)
+    server.auth.sign_in(auth)
+    while not stop.is_set():
+        try:
+            server.workbooks.get(TSC.RequestOptions(pagesize=3))
+            with tally.lock:
+                tally.gets += 1
+        except Exception as exc:  # TSC reports failures its own way: each is audited
+            with tally.lock:
+                tally.tool_answer(f"tsc:{type(exc).__name__}", str(getattr(exc, "code", "")))
+                tally.failed(exc)
+        time.sleep(PAUSE * 2)
+
+
+def curl_loop(proxy_url: str, tally: Tally, stop: Any) -> None:
+    """curl through the proxy: a local sign-in once, then GETs with the local token."""
+    import json
+    import subprocess
+
+    def curl(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            ["curl", "--silent", "--show-error", *args], capture_output=True, timeout=60
+        )
+
+    body = json.dumps(
+        {
+            "credentials": {
+                "personalAccessTokenName": f"{PAT_NAME}-proxy",
+                "personalAccessTokenSecret": PAT_SECRET,
+                "site": {"contentUrl": ""},
+            }
+        }
+    )
+    signed_in = curl(
+        "-X", "POST", f"{proxy_url}/api/3.23/auth/signin", "-H", "Content-Type: application/json",
+        "-H", "Accept: application/json", "--data-binary", body,
+    )  # fmt: skip
+    credentials = json.loads(signed_in.stdout)["credentials"]
+    token, site = credentials["token"], credentials["site"]["id"]
+    while not stop.is_set():
+        done = curl(
+            f"{proxy_url}/api/3.23/sites/{site}/workbooks?pageSize=3",
+            "-H", f"X-Tableau-Auth: {token}", "-H", "Accept: application/json",
+            "--write-out", "\n%{http_code}",
+        )  # fmt: skip
+        status = done.stdout.rsplit(b"\n", 1)[-1]
+        with tally.lock:
+            if status == b"200":
+                tally.gets += 1
+            else:
+                code = status.decode(errors="replace")
+                tally.tool_answer(f"curl:{code}", code)
+        time.sleep(PAUSE * 4)
+
+
+def tabcmd_loop(tabcmd: str, proxy_url: str, home: str, tally: Tally, stop: Any) -> None:
+    """tabcmd through the proxy: one login, then listings until told to stop."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": f"{home}/.config"}
+
+    def run(*args: str) -> int:
+        done = subprocess.run(
+            [tabcmd, *args], env=env, cwd=home, capture_output=True, text=True, timeout=120
+        )
+        if done.returncode != 0:
+            output = done.stdout + done.stderr
+            with tally.lock:
+                tally.failed(RuntimeError(output[-600:]))
+                tally.tool_answer(f"tabcmd:{args[0]}", "401" if "401" in output else "fault")
+        return done.returncode
+
+    login = ["login", "-s", proxy_url, "--token-name", f"{PAT_NAME}-proxy"]
+    while not stop.is_set() and run(*login, "--token-value", PAT_SECRET) != 0:
+        time.sleep(0.5)  # an injected fault met the sign-in: tabcmd gives up, a user tries again
+    while not stop.is_set():
+        if run("listsites") == 0:
+            with tally.lock:
+                tally.gets += 1

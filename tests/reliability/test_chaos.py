@@ -1,13 +1,19 @@
 """Issue 7 acceptance: the chaos run. Nothing lost, nothing done twice, every failure typed.
 
 Workers, each group with its own PAT: threads on one Client, asyncio tasks on one AsyncClient,
-processes sharing a FileStore, and processes sharing a RedisStore (skipped loudly without
-redis-server; an error under CI).
+processes sharing a FileStore, processes on two "hosts" sharing a RedisStore (skipped loudly
+without redis-server; an error under CI), TSC with `keep_signed_in`, and curl and tabcmd through
+the proxy (tabcmd skipped loudly when it cannot be installed).
 Faults: latency spikes, 1% 5xx, 0.5% 429 with Retry-After, dropped connections, stale sessions,
-sessions killed every 4-9 s, and sessions that end 20 s after sign-in.
+sessions killed every 4-9 s, sessions that end 20 s after sign-in, PAT sign-ins from outside
+(another job signing in with the threads' PAT) and a Redis restart (a crash: its data is lost).
 
 The breaker's limits are raised for this run only: kills that frequent are exactly what PAT
 contention looks like, and the breaker has its own tests.
+
+Tools that do not retry (TSC, curl, tabcmd) see the injected 5xx, 429 and drops exactly as they
+would talking to Tableau directly: those are counted, not lost. A session error (401) reaching
+any of them is lost.
 
 The audit is read from the emulator's state: every POST reported OK created exactly one
 project, no POST created two, and no idempotent call (GET) was lost.
@@ -20,13 +26,20 @@ import asyncio
 import os
 import random
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
 import tabsession
 from tabsession.emulator import Emulator, PatSpec
+from tabsession.proxy.config import ProxyConfig
+from tabsession.proxy.server import Proxy
 from tests._redis import redis_available, require_redis, running_redis
+from tests._tabcmd import tabcmd_executable
 from tests.conftest import PAT_NAME, PAT_SECRET
 from tests.reliability import _chaos_workers as chaos
 from tests.reliability._workload import SPAWN
@@ -40,13 +53,43 @@ FAULTS = [
     {"kind": "drop", "probability": 0.005},
     {"kind": "stale_session", "probability": 0.05},
 ]
-GROUPS = ("threads", "tasks", "file", "redis")
+GROUPS = ("threads", "tasks", "file", "redis", "tsc", "proxy")
 
 
 def _killer(emu: Emulator, stop: threading.Event, kills: list[int]) -> None:
     rng = random.Random(7)
     while not stop.wait(rng.uniform(4.0, 9.0)):
         kills.append(emu.expire_sessions())
+
+
+def _outsider(emu: Emulator, stop: threading.Event, signins: list[int]) -> None:
+    """Another job signs in with the threads' PAT now and then, ending their session."""
+    body = {
+        "credentials": {
+            "personalAccessTokenName": f"{PAT_NAME}-threads",
+            "personalAccessTokenSecret": PAT_SECRET,
+            "site": {"contentUrl": ""},
+        }
+    }
+    while not stop.wait(7.0):
+        answer = httpx.post(f"{emu.url}/api/3.23/auth/signin", json=body, timeout=30)
+        signins.append(answer.status_code)
+
+
+def _redis_crash(redis: Any, stop: threading.Event, restarts: list[float]) -> None:
+    if not stop.wait(SECONDS / 2):
+        redis.kill()
+        time.sleep(0.3)
+        redis.restart()
+        restarts.append(time.monotonic())
+
+
+def _tabcmd_or_none() -> str | None:
+    try:
+        return tabcmd_executable()
+    except pytest.skip.Exception as skipped:
+        print(f"chaos run without tabcmd: {skipped}")
+        return None
 
 
 def _merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
@@ -56,9 +99,11 @@ def _merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "posted": [],
         "failed": [],
         "samples": [],
+        "passed_through": Counter(),
     }
     for report in reports:
         total["samples"].extend(report["samples"])
+        total["passed_through"].update(report.get("passed_through", {}))
         total["gets"] += report["gets"]
         total["get_failures"].update(report["get_failures"])
         total["posted"].extend(report["posted"])
@@ -112,20 +157,46 @@ def test_chaos_run(tmp_path: Path) -> None:
                 )
 
         kills: list[int] = []
-        killer = threading.Thread(target=_killer, args=(emu, stop_threads, kills))
-        async_thread = threading.Thread(target=lambda: asyncio.run(tasks()))
-        for thread in (*threads, async_thread, killer):
+        outside: list[int] = []
+        restarts: list[float] = []
+        tool_tally = chaos.Tally()
+        helpers = [
+            threading.Thread(target=_killer, args=(emu, stop_threads, kills)),
+            threading.Thread(target=_outsider, args=(emu, stop_threads, outside)),
+            threading.Thread(target=_redis_crash, args=(redis_url, stop_threads, restarts)),
+            threading.Thread(target=lambda: asyncio.run(tasks())),
+            threading.Thread(
+                target=chaos.tsc_loop, args=(emu.url, tool_tally, stop_threads, OPTIONS)
+            ),
+        ]
+        proxy = Proxy(
+            ProxyConfig(emu.url, credential=chaos.pat("proxy"), port=0, **OPTIONS)
+        ).start()
+        helpers.append(
+            threading.Thread(target=chaos.curl_loop, args=(proxy.url, tool_tally, stop_threads))
+        )
+        binary = _tabcmd_or_none()
+        if binary is not None:
+            helpers.append(
+                threading.Thread(
+                    target=chaos.tabcmd_loop,
+                    args=(binary, proxy.url, str(tmp_path / "tabcmd"), tool_tally, stop_threads),
+                )
+            )
+        (tmp_path / "tabcmd").mkdir()
+        for thread in (*threads, *helpers):
             thread.start()
         stop_threads.wait(SECONDS)
         stop_threads.set()
         stop_processes.set()
-        for thread in (*threads, async_thread, killer):
+        for thread in (*threads, *helpers):
             thread.join(timeout=120)
+        proxy.stop()
         reports = [out.get(timeout=120) for _ in processes]
         for process in processes:
             process.join(timeout=30)
         tab.close()
-        total = _merge([thread_tally.report(), task_tally.report(), *reports])
+        total = _merge([thread_tally.report(), task_tally.report(), tool_tally.report(), *reports])
         emu.set_faults([])
         with tabsession.Client(emu.url, chaos.pat("threads")) as audit:
             names = Counter(
@@ -135,6 +206,10 @@ def test_chaos_run(tmp_path: Path) -> None:
             )
 
     assert len(kills) >= 2
+    assert outside
+    assert restarts  # Redis crashed and came back mid-run
+    assert tool_tally.gets > 0
+    print("tool answers passed through (injected faults):", dict(total["passed_through"]))
     assert total["gets"] > 1000
     assert all(not k.startswith("untyped") for k in total["get_failures"]), total["get_failures"]
     # 0 lost idempotent calls

@@ -37,7 +37,7 @@ from tabsession.auth.breaker import Breaker
 from tabsession.auth.lifetime import Death, LearnedLifetime
 from tabsession.auth.policy import Freshness, SessionPolicy
 from tabsession.auth.signin import SignInResult, negotiate_version_flow, sign_in_flow
-from tabsession.errors import SessionContention, SignInFailed, TableauError
+from tabsession.errors import SessionContention, SignInFailed, StoreUnavailable, TableauError
 from tabsession.stores.base import StoredSession
 from tabsession.transport.retry import RetryPolicy
 from tabsession.transport.sender import Sender
@@ -47,6 +47,8 @@ __all__ = ["Breaker", "LiveSession", "SessionManager", "Target"]
 DAY = 86400.0
 ADVISORY_BACKOFF = 60.0
 DRAIN_LIMIT = 5.0
+STORE_GRACE = 5.0
+"""Seconds a call waits for an unreachable token store before `StoreUnavailable` is raised."""
 PAT_WARNING = 14 * DAY
 
 
@@ -356,7 +358,26 @@ class SessionManager:
 
     def session_flow(self, failed: StoredSession | None = None) -> Flow[LiveSession]:
         """A session to use now. `failed`: the record whose token just met a 401 (a newer one is
-        needed). Blocks (in the flow) only when there is no usable session."""
+        needed). Blocks (in the flow) only when there is no usable session.
+
+        A store that cannot be reached (`StoreUnavailable`: Redis restarting, say) is waited for
+        up to `STORE_GRACE` seconds, polling with a growing pause, before the error is raised:
+        a short outage costs nothing. Use a `FallbackStore` to carry on through longer ones."""
+        give_up_at: float | None = None
+        pause = 0.05
+        while True:
+            try:
+                return (yield from self._session_flow(failed))
+            except StoreUnavailable:
+                mono = self.clock.monotonic()
+                give_up_at = mono + STORE_GRACE if give_up_at is None else give_up_at
+                if mono >= give_up_at:
+                    raise
+                self.events.emit("store_unavailable", "the token store is unreachable; waiting")
+                yield from sleep(pause)
+                pause = min(1.0, pause * 2)
+
+    def _session_flow(self, failed: StoredSession | None) -> Flow[LiveSession]:
         deadline = self.clock.monotonic() + self.config.wait_timeout
         target = self.target
         if failed is not None and failed.site_content_url != target.site:

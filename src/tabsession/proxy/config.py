@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tabsession._config import DEFAULT_BREAKER, Default
-from tabsession.auth.credentials import Credential
 from tabsession.auth.breaker import Breaker
+from tabsession.auth.credentials import Credential
 from tabsession.auth.policy import SessionPolicy
 from tabsession.errors import ConfigurationError
 from tabsession.proxy.access import AccessCheck, AccessKey

@@ -56,6 +56,10 @@ NOT_RETURNED = HOP_BY_HOP | {b"set-cookie", b"x-tableau-auth"}
 """Response headers the proxy drops: Tableau's cookies would hand out the upstream session."""
 
 
+MAX_REPLAYS = 3
+"""As for the client (rule R2): replays of one request, each after a distinct expiry."""
+
+
 class ClientGone(Exception):
     """The client disconnected before its request body was complete."""
 
@@ -158,7 +162,8 @@ def response_headers(
 
 
 class Forwarder:
-    """Sends requests upstream with the live session token; one re-sign-in and replay on 401.
+    """Sends requests upstream with the live session token; on 401 a re-sign-in and a replay
+    (again for each distinct expiry, at most `MAX_REPLAYS` times).
 
     Requests go through a `ConnectionPool` per upstream origin (the origin can change once, when
     Tableau Cloud redirects the sign-in to a pod): see `tabsession.proxy.pool` for why not httpx.
@@ -228,19 +233,25 @@ class Forwarder:
         must close it. Raises `NotReplayable` or `UpstreamFailed`."""
         raw = list(raw)
         token = await self._token()
-        response = await self._send(method, target, raw, token, body)
-        if response.status_code != 401:
-            self._stats.add("forwarded")
-            return response
-        await response.read()  # read it whole, so that the connection can be used again
-        token = await self._token(stale=token)
-        if not body.replayable:
-            self._stats.add("not_replayable")
-            raise NotReplayable
-        self._stats.add("replays")
-        response = await self._send(method, target, raw, token, body)
-        self._stats.add("forwarded")
-        return response
+        refused: set[str] = set()
+        while True:
+            response = await self._send(method, target, raw, token, body)
+            if response.status_code != 401 or len(refused) >= MAX_REPLAYS:
+                self._stats.add("forwarded")
+                return response
+            # R2: a replay refused by a newer session (a distinct expiry) is sent again, at
+            # most MAX_REPLAYS times; the same session refusing twice is answered as it is
+            refused.add(token)
+            await response.read()  # read it whole, so that the connection can be used again
+            renewed = await self._token(stale=token)
+            if renewed in refused:
+                self._stats.add("forwarded")
+                return await self._send(method, target, raw, renewed, body)
+            if not body.replayable:
+                self._stats.add("not_replayable")
+                raise NotReplayable
+            self._stats.add("replays")
+            token = renewed
 
 
 def upstream_failure(exc: BaseException) -> UpstreamFailed:
