@@ -128,6 +128,15 @@ def test_cloud_mode_and_lifetime_options() -> None:
         "1",
         "--seed",
         "3",
+        "--job-duration",
+        "2m",
+        "--upload-dies-with-session",
+        "--max-stored-mb",
+        "8",
+        "--export-concurrency",
+        "5",
+        "--export-latency",
+        "10",
     )
     try:
         assert "cloud" in running.banner
@@ -145,6 +154,14 @@ def test_cloud_mode_and_lifetime_options() -> None:
                 config["time_scale"],
             ) == ("idle", 7200, 60)
             assert [s["contentUrl"] for s in config["sites"]] == ["acme"]
+            long_operations = (
+                config["job_duration_seconds"],
+                config["upload_outlives_session"],
+                config["max_stored_bytes"],
+                config["export_concurrency"],
+                config["export_latency_ms"],
+            )
+            assert long_operations == (120, False, 8 * 1024 * 1024, 5, 10)
             assert http.get("/api/3.25/serverinfo").status_code == 200
             assert http.get("/api/3.26/serverinfo").status_code == 404
     finally:
@@ -191,7 +208,8 @@ def test_help_documents_every_option_and_default() -> None:
         "--host", "--port", "--mode", "--session-lifetime", "--lifetime-kind", "--lifetime-limit",
         "--admin", "--user", "--pat", "--connected-app", "--site", "--seed-items", "--seed",
         "--latency", "--time-scale", "--max-api-version", "--site-mismatch-status",
-        "--signin-redirect-host", "--exit-after", "--log-level",
+        "--signin-redirect-host", "--exit-after", "--log-level", "--job-duration",
+        "--upload-outlives-session", "--max-stored-mb", "--export-concurrency", "--export-latency",
     ):  # fmt: skip
         assert option in result.output, option
     for default in ("127.0.0.1", "8000", "admin:admin", "240m on server", "warning"):
@@ -226,6 +244,10 @@ def test_help_documents_every_option_and_default() -> None:
         ["--pat", "p:s@ghost"],
         ["--exit-after", "soon"],
         ["--log-level", "loud"],
+        ["--job-duration", "later"],
+        ["--max-stored-mb", "-1"],
+        ["--export-concurrency", "0"],
+        ["--export-latency", "-1"],
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str]) -> None:

@@ -7,6 +7,7 @@ would.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,7 +56,7 @@ def test_pat_sign_in_version_and_pager_over_every_kind(tableau_emulator: Emulato
     workbook = next(iter(TSC.Pager(server.workbooks)))
     assert workbook.name == "Workbook 00001"
     assert workbook.created_at is not None
-    assert workbook.project_name == "default"
+    assert workbook.project_name == "Default"
     assert workbook.tags == {"seeded", "batch0"}
     server.auth.sign_out()
     assert not server.is_signed_in()
@@ -244,3 +245,135 @@ def test_sign_in_redirect_is_followed_by_tsc(tableau_emulator: Emulator) -> None
     server = signed_in(tableau_emulator)
     assert server.is_signed_in()
     assert tableau_emulator.stats()["status_counts"]["301"] == 1
+
+
+# -- long operations: publish (single and chunked), download, refresh jobs ----------------------
+
+
+def _default_project(server: Any) -> Any:
+    return next(p for p in TSC.Pager(server.projects) if p.name == "Default")
+
+
+@pytest.mark.tableau_emulator(pats=(PAT,))
+def test_publish_download_overwrite_and_delete_a_workbook(
+    tableau_emulator: Emulator, tmp_path: Any
+) -> None:
+    server = signed_in(tableau_emulator)
+    project = _default_project(server)
+    source = tmp_path / "Sales.twbx"
+    source.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 40)
+    item = TSC.WorkbookItem(project.id, name="Sales")
+    published = server.workbooks.publish(item, str(source), TSC.Server.PublishMode.CreateNew)
+    assert (published.name, published.project_id) == ("Sales", project.id)
+    assert [v.name for v in published.views] == ["Sheet 1"]
+    again = server.workbooks.publish(item, str(source), TSC.Server.PublishMode.Overwrite)
+    assert again.id == published.id
+    with pytest.raises(TSC.ServerResponseError) as conflict:
+        server.workbooks.publish(item, str(source), TSC.Server.PublishMode.CreateNew)
+    assert conflict.value.code == "409004"
+    downloaded = server.workbooks.download(published.id, filepath=str(tmp_path / "out"))
+    assert Path(downloaded).read_bytes() == source.read_bytes()
+    assert downloaded.endswith(".twbx")  # TSC takes the extension from Content-Disposition
+    server.workbooks.delete(published.id)
+    with pytest.raises(TSC.ServerResponseError) as gone:
+        server.workbooks.get_by_id(published.id)
+    assert gone.value.code == "404006"
+
+
+@pytest.mark.tableau_emulator(pats=(PAT,))
+def test_chunked_publish_of_a_workbook_and_a_datasource(
+    tableau_emulator: Emulator, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TSC chunks files above its single-request limit: lowered here to 1 MB (1 MB chunks), so
+    a 2.5 MB file goes in three appends."""
+    from tableauserverclient.server.endpoint import workbooks_endpoint
+
+    monkeypatch.setattr(workbooks_endpoint, "FILESIZE_LIMIT", 1024 * 1024)
+    monkeypatch.setenv("TSC_FILESIZE_LIMIT_MB", "1")
+    monkeypatch.setenv("TSC_CHUNK_SIZE_MB", "1")
+    tableau_emulator.set_faults([
+        {"kind": "latency", "path": "fileUploads$", "method": "POST", "probability": 0.0},
+        {"kind": "latency", "path": "fileUploads/", "method": "PUT", "probability": 0.0},
+    ])  # fmt: skip
+    server = signed_in(tableau_emulator)
+    project = _default_project(server)
+    payload = bytes(range(256)) * (10 * 1024)  # 2.5 MiB
+    workbook_file = tmp_path / "Big.twbx"
+    workbook_file.write_bytes(payload)
+    workbook = server.workbooks.publish(
+        TSC.WorkbookItem(project.id, name="Big"), str(workbook_file), "CreateNew"
+    )
+    datasource_file = tmp_path / "Big.hyper"
+    datasource_file.write_bytes(payload[::-1])
+    datasource = server.datasources.publish(
+        TSC.DatasourceItem(project.id, name="Big data"), str(datasource_file), "CreateNew"
+    )
+    rules = tableau_emulator.state.faults.describe()["rules"]
+    assert [r["matched"] for r in rules] == [2, 6]  # two uploads, three appends each
+    got = server.workbooks.download(workbook.id, filepath=str(tmp_path / "wb"))
+    assert Path(got).read_bytes() == payload
+    got = server.datasources.download(datasource.id, filepath=str(tmp_path / "ds"))
+    assert Path(got).read_bytes() == payload[::-1]
+
+
+@pytest.mark.tableau_emulator(pats=(PAT,), time_scale=600.0, job_duration=60.0)
+def test_refresh_jobs_wait_fail_and_cancel(tableau_emulator: Emulator) -> None:
+    """60 emulated seconds per job, at 600x: TSC's wait_for_job sees it finish within its
+    first back-off."""
+    server = signed_in(tableau_emulator)
+    workbook = next(iter(TSC.Pager(server.workbooks)))
+    job = server.workbooks.refresh(workbook)
+    assert (job.type, job.finish_code) == ("RefreshExtract", -1)
+    done = server.jobs.wait_for_job(job, timeout=30)
+    assert (done.finish_code, done.progress) == (0, "100")
+    datasource = next(iter(TSC.Pager(server.datasources)))
+    done = server.jobs.wait_for_job(server.datasources.refresh(datasource), timeout=30)
+    assert done.finish_code == 0
+    tableau_emulator.set_faults([{"kind": "job_failure", "path": "refresh$", "times": 1}])
+    with pytest.raises(TSC.JobFailedException):
+        server.jobs.wait_for_job(server.workbooks.refresh(workbook), timeout=30)
+    tableau_emulator.clear_faults()
+    slow = server.workbooks.refresh(workbook)
+    server.jobs.cancel(slow.id)
+    with pytest.raises(TSC.JobCancelledException):
+        server.jobs.wait_for_job(slow.id, timeout=30)
+
+
+@pytest.mark.tableau_emulator(pats=(PAT,), time_scale=600.0, job_duration=60.0)
+def test_publish_as_job(tableau_emulator: Emulator, tmp_path: Any) -> None:
+    server = signed_in(tableau_emulator)
+    source = tmp_path / "Async.twbx"
+    source.write_bytes(b"PK-async")
+    item = TSC.WorkbookItem(_default_project(server).id, name="Async")
+    job = server.workbooks.publish(item, str(source), "CreateNew", as_job=True)
+    assert job.type == "PublishWorkbook"
+    assert server.jobs.wait_for_job(job, timeout=30).finish_code == 0
+    published = next(w for w in TSC.Pager(server.workbooks) if w.name == "Async")
+    got = server.workbooks.download(published.id, filepath=str(tmp_path / "back"))
+    assert Path(got).read_bytes() == b"PK-async"
+
+
+@pytest.mark.tableau_emulator(pats=(PAT,), seed_items=20, sites=("mkt",))
+def test_view_exports_flows_schedules_tasks_and_sites(
+    tableau_emulator: Emulator, tmp_path: Any
+) -> None:
+    server = signed_in(tableau_emulator)
+    view = next(iter(TSC.Pager(server.views)))
+    server.views.populate_image(view)
+    assert view.image[:8] == b"\x89PNG\r\n\x1a\n"
+    server.views.populate_csv(view)
+    assert b"".join(view.csv).startswith(b"Region,Sales")
+    server.views.populate_pdf(view)
+    assert view.pdf.startswith(b"%PDF-")
+    flows = list(TSC.Pager(server.flows))
+    assert len(flows) == 2
+    assert all(f.project_name == "Default" for f in flows)
+    schedules, _ = server.schedules.get()
+    assert {s.schedule_type for s in schedules} >= {"Extract", "Subscription"}
+    tasks, _ = server.tasks.get()
+    assert tasks
+    assert all(t.target.type == "workbook" for t in tasks)
+    site = server.sites.get_by_name("Default")
+    assert (site.id, site.state) == (server.site_id, "Active")
+    on_mkt = signed_in(tableau_emulator, TSC.PersonalAccessTokenAuth("ci", "s3cret", site_id="mkt"))
+    assert on_mkt.sites.get_by_name("mkt").id == on_mkt.site_id

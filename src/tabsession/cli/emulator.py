@@ -111,6 +111,11 @@ def build_config(
     max_api_version: str | None,
     site_mismatch_status: str,
     signin_redirect_host: str | None,
+    job_duration: str = "30s",
+    upload_outlives_session: bool = True,
+    max_stored_mb: str = "256",
+    export_concurrency: str | None = None,
+    export_latency: str = "0",
 ) -> EmulatorConfig:
     """The command line's options → an `EmulatorConfig` (exit 2 with one line on bad input)."""
     chosen_mode = _choice("--mode", mode, ("server", "cloud"))
@@ -167,6 +172,15 @@ def build_config(
             time_scale=_float("--time-scale", time_scale, minimum=0.0, exclusive=True),
             site_mismatch_status=_int("--site-mismatch-status", site_mismatch_status, 100, 599),
             signin_redirect_host=signin_redirect_host or None,
+            job_duration=_duration("--job-duration", job_duration, "s"),
+            upload_outlives_session=upload_outlives_session,
+            max_stored_bytes=_int("--max-stored-mb", max_stored_mb, 0, 1024 * 1024) * 1024 * 1024,
+            export_concurrency=(
+                None
+                if export_concurrency is None
+                else _int("--export-concurrency", export_concurrency, 1, 10_000)
+            ),
+            export_latency_ms=_float("--export-latency", export_latency, minimum=0.0),
         )
     except ValueError as exc:
         typer.echo(f"Error: {exc}", err=True)
@@ -364,6 +378,40 @@ def command(
             "(like Tableau Cloud's pod redirect). Default: no redirect.",
         ),
     ] = None,
+    job_duration: Annotated[
+        str,
+        typer.Option(
+            metavar="DURATION",
+            help="Emulated time a refresh or asJob publish takes (Pending, InProgress, then "
+            "Success), e.g. 30s, 5m. Moves with --time-scale and advance-clock.",
+        ),
+    ] = "30s",
+    upload_outlives_session: Annotated[
+        bool,
+        typer.Option(
+            "--upload-outlives-session/--upload-dies-with-session",
+            help="Whether a chunked upload stays usable after the auth session that opened it "
+            "ends (undocumented by Tableau).",
+        ),
+    ] = True,
+    max_stored_mb: Annotated[
+        str,
+        typer.Option(
+            metavar="MB", help="Memory for published files and unfinished uploads (then 413)."
+        ),
+    ] = "256",
+    export_concurrency: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N",
+            help="View exports (image, pdf, data, crosstab) served at once; more get an HTML "
+            "429. Default: 20 in cloud mode, no limit in server mode.",
+        ),
+    ] = None,
+    export_latency: Annotated[
+        str,
+        typer.Option(metavar="MS", help="Real time each view export takes (holds its slot)."),
+    ] = "0",
     exit_after: Annotated[
         str | None,
         typer.Option(
@@ -400,6 +448,11 @@ def command(
         max_api_version=max_api_version,
         site_mismatch_status=site_mismatch_status,
         signin_redirect_host=signin_redirect_host,
+        job_duration=job_duration,
+        upload_outlives_session=upload_outlives_session,
+        max_stored_mb=max_stored_mb,
+        export_concurrency=export_concurrency,
+        export_latency=export_latency,
     )
     chosen_port = _int("--port", port, 0, 65535)
     level = _choice("--log-level", log_level, LOG_LEVELS)

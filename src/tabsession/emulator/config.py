@@ -166,6 +166,22 @@ class EmulatorConfig:
     """Emulated time runs this many times faster than real time (sessions expire sooner)."""
     random_seed: int = 0
     """Seeds fault probabilities, so a fault schedule repeats exactly run after run."""
+    job_duration: float = 30.0
+    """Emulated seconds from a job's creation (refresh, publish with asJob) to its end: Pending
+    for the first tenth, then InProgress. Moves with `time_scale` and `advance()`."""
+    upload_outlives_session: bool = True
+    """Whether a file-upload session (`POST fileUploads`) stays usable after the auth session
+    that opened it ends (Tableau does not document it: UNCONFIRMED). False: appends and the
+    publish must come from the same auth session, else 404."""
+    max_stored_bytes: int = 256 * 1024 * 1024
+    """Memory for published files and unfinished uploads together. A publish or append that
+    would go beyond it is refused (413); deleting items frees their bytes."""
+    export_concurrency: int | None = None
+    """View exports (image, pdf, data, crosstab) served at once; more get an HTML 429. None:
+    20 in cloud mode (Tableau Cloud's documented limit), no limit in server mode."""
+    export_latency_ms: float = 0.0
+    """Real time a view export takes (each holds its concurrency slot that long). 0: instant;
+    raise it to make the concurrency limit observable."""
 
     def __post_init__(self) -> None:
         if self.mode not in _MODE_DEFAULTS:
@@ -180,6 +196,14 @@ class EmulatorConfig:
             raise ValueError("time_scale must be positive")
         if self.latency_ms < 0:
             raise ValueError("latency_ms cannot be negative")
+        if self.job_duration < 0:
+            raise ValueError("job_duration cannot be negative")
+        if self.max_stored_bytes < 0:
+            raise ValueError("max_stored_bytes cannot be negative")
+        if self.export_concurrency is not None and self.export_concurrency < 1:
+            raise ValueError("export_concurrency must be at least 1")
+        if not 0 <= self.export_latency_ms <= 600_000:
+            raise ValueError("export_latency_ms must be between 0 and 600000")
         if not 100 <= self.site_mismatch_status <= 599:
             raise ValueError("site_mismatch_status must be an HTTP status")
         parse_version(self.api_version)
@@ -227,3 +251,10 @@ class EmulatorConfig:
         return {403: "403999", 401: "401002"}.get(
             self.site_mismatch_status, f"{self.site_mismatch_status}999"
         )
+
+    @property
+    def export_limit(self) -> int | None:
+        """Concurrent view exports allowed (None: no limit)."""
+        if self.export_concurrency is not None:
+            return self.export_concurrency
+        return 20 if self.mode == "cloud" else None

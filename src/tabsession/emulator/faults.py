@@ -11,7 +11,9 @@ A rule matches requests by path (a regular expression searched in the path after
   `empty` (`auto`: XML/JSON as asked for, HTML for 502/503/504 like a proxy's error page);
 - `drop`: close the connection without sending a byte;
 - `kill_session`: end the caller's session just before it is checked (the call gets 401002);
-- `stale_session`: on a sign-in, make the new session refuse its first use once.
+- `stale_session`: on a sign-in, make the new session refuse its first use once;
+- `job_failure`: a job started by a matching request (`POST workbooks/{id}/refresh`, ...)
+  ends Failed instead of Success. The request itself succeeds.
 
 This module decides; the HTTP layer carries out what it decides. Thread-safe.
 """
@@ -27,9 +29,9 @@ from typing import Any, Literal
 
 __all__ = ["FaultDecision", "FaultEngine", "FaultRule"]
 
-FaultKind = Literal["latency", "status", "drop", "kill_session", "stale_session"]
+FaultKind = Literal["latency", "status", "drop", "kill_session", "stale_session", "job_failure"]
 BodyKind = Literal["auto", "xml", "json", "html", "empty"]
-_KINDS = ("latency", "status", "drop", "kill_session", "stale_session")
+_KINDS = ("latency", "status", "drop", "kill_session", "stale_session", "job_failure")
 _BODIES = ("auto", "xml", "json", "html", "empty")
 MAX_LATENCY_MS = 600_000.0
 """Ten minutes: the most one rule (or the global setting) may delay a request."""
@@ -211,7 +213,7 @@ class FaultEngine:
             drop = kill = stale = False
             count = 0
             for rule in self._rules:
-                if rule.kind == "stale_session" and not signin:
+                if (rule.kind == "stale_session" and not signin) or rule.kind == "job_failure":
                     continue
                 if not rule._matches(method, path):
                     continue
@@ -233,3 +235,16 @@ class FaultEngine:
                 else:
                     stale = True
             return FaultDecision(latency, respond, drop, kill, stale, count)
+
+    def job_fails(self, method: str, path: str) -> bool:
+        """Whether the job this request starts should fail (a `job_failure` rule fires)."""
+        with self._lock:
+            fails = False
+            for rule in self._rules:
+                if rule.kind != "job_failure" or not rule._matches(method, path):
+                    continue
+                rule.matched += 1
+                if not fails and rule._fires(self._rng):
+                    rule.fired += 1
+                    fails = True
+            return fails

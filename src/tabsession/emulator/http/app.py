@@ -15,12 +15,13 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from tabsession.emulator import control
 from tabsession.emulator.config import parse_version
 from tabsession.emulator.faults import FaultDecision, FaultRule
+from tabsession.emulator.http.body import read_body
 from tabsession.emulator.http.call import Call, Reply, response_format
 from tabsession.emulator.http.render import Format, error_body, render
 from tabsession.emulator.http.routes import match_route
@@ -63,6 +64,14 @@ def _error_response(error: ApiError, fmt: Format, version: str) -> tuple[Respons
 
 
 def _reply_response(reply: Reply, fmt: Format, version: str) -> Response:
+    if reply.stream is not None:
+        return StreamingResponse(
+            reply.stream, reply.status, headers=reply.headers, media_type=reply.media_type
+        )
+    if reply.body is not None:
+        return Response(
+            reply.body, reply.status, headers=reply.headers, media_type=reply.media_type
+        )
     if reply.status == 204 or (not reply.children and reply.status >= 300):
         return Response(b"", reply.status, headers=reply.headers)
     body = render(reply.children, fmt, version)
@@ -143,7 +152,12 @@ class EmulatorApp:
         # The whole request arrives before the server works on it: latency stands for processing
         # time, so a client that gives up (or dies) while it waits does not stop the work, as
         # on a real server (a dead client's sign-in still ends its PAT's other sessions).
-        raw = await request.body() if method in _METHODS_WITH_BODY else b""
+        try:
+            raw = await read_body(request) if method in _METHODS_WITH_BODY else b""
+        except ApiError as too_large:  # 413: the body exceeds what one request may carry
+            refused, refused_code = _error_response(too_large, fmt, render_version)
+            state.stats.response(refused.status_code, refused_code)
+            return refused
         decision = state.faults.decide(method, rest, signin=signin)
         if decision.rules_fired:
             state.stats.add("faults_fired", decision.rules_fired)

@@ -7,7 +7,7 @@ A handler is a plain function `Call -> Reply`: it reads the request through the 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +96,12 @@ class Call:
 
 @dataclass
 class Reply:
+    """What a handler answers: nodes to render as XML or JSON, or else raw bytes (`body`) or a
+    stream of them (`stream`: files, images), sent as `media_type`."""
+
     status: int = 200
     children: list[Node] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    stream: AsyncIterator[bytes] | None = None
+    media_type: str | None = None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
-__all__ = ["Format", "Node", "error_body", "node_from_item", "render"]
+__all__ = ["CHILD_ORDER", "Format", "Node", "Text", "error_body", "node_from_item", "render"]
 
 Format = Literal["xml", "json"]
 NAMESPACE = "http://tableau.com/api"
@@ -30,6 +30,44 @@ def _xml_text(value: str) -> str:
     if value.isascii() and value.isprintable():
         return value  # the common case, checked in C
     return _NOT_XML.sub("\ufffd", value)
+
+
+class Text(str):
+    """An item value rendered as a child element holding only text (`<notes>...</notes>`),
+    where a plain `str` would be an attribute. In JSON it is a plain string member."""
+
+    __slots__ = ()
+
+
+CHILD_ORDER: dict[str, tuple[str, ...]] = {
+    "workbook": (
+        "connections", "connectionCredentials", "site", "project", "location", "owner", "tags",
+        "views", "dataAccelerationConfig", "dataFreshnessPolicy",
+    ),
+    "view": (
+        "workbook", "owner", "project", "tags", "usage", "dataAccelerationConfig", "location",
+    ),
+    "datasource": (
+        "connectionCredentials", "site", "project", "location", "owner", "tags",
+        "parentDataSourceUrls",
+    ),
+    "flow": ("site", "project", "owner", "tags", "parameters"),
+    "project": ("owner", "contentsCounts"),
+    "user": ("domain", "groups", "publishingLimits"),
+    "group": ("domain", "import"),
+    "site": ("usage", "settings", "siteSettings"),
+    "job": (
+        "statusNotes", "updateUploadedFileJob", "extractRefreshJob", "subscriptionJobType",
+        "runFlowJobType", "extractCreationJob", "thumbnailsRefreshJob",
+    ),
+    "extractRefreshJob": ("notes", "datasource", "view", "virtualConnection", "workbook"),
+    "extractRefresh": ("schedule", "datasource", "view", "workbook"),
+    "schedule": ("frequencyDetails",),
+}  # fmt: skip
+"""The order Tableau's schema gives the child elements of each element (its `xs:sequence`).
+Items may hold their children in any order; the XML follows this one."""
+
+_RANK = {tag: {name: i for i, name in enumerate(names)} for tag, names in CHILD_ORDER.items()}
 
 
 @dataclass
@@ -94,18 +132,30 @@ def _singular(plural: str) -> str:
     return plural[:-3] + "y" if plural.endswith("ies") else plural[:-1]
 
 
-def _split(item: Mapping[str, Any]) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
-    """(attributes, child elements) of an item, in order, without internal keys and Nones."""
+def _split(
+    item: Mapping[str, Any], tag: str = ""
+) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """(attributes, child elements) of an item without internal keys and Nones: attributes in
+    the item's order, children in the schema's order for `tag` (see `CHILD_ORDER`)."""
     attrs: list[tuple[str, Any]] = []
     nested: list[tuple[str, Any]] = []
     for key, value in item.items():
         if value is None or key[:1] == "_":
             continue
         kind = type(value)
-        if kind is dict or kind is list or (kind is not str and isinstance(value, Mapping)):
+        if (
+            kind is dict
+            or kind is list
+            or kind is Text
+            or (kind is not str and isinstance(value, Mapping))
+        ):
             nested.append((key, value))
         else:
             attrs.append((key, value))
+    rank = _RANK.get(tag)
+    if rank is not None and len(nested) > 1:
+        last = len(rank)
+        nested.sort(key=lambda pair: rank.get(pair[0], last))
     return attrs, nested
 
 
@@ -121,14 +171,16 @@ def _quote(value: Any) -> str:
 
 
 def _xml_item(tag: str, item: Mapping[str, Any], out: list[str]) -> None:
-    attrs, nested = _split(item)
+    attrs, nested = _split(item, tag)
     out.append("<" + tag + "".join([f" {key}={_quote(value)}" for key, value in attrs]))
     if not nested:
         out.append("/>")
         return
     out.append(">")
     for key, value in nested:
-        if isinstance(value, list):
+        if type(value) is Text:
+            out.append(f"<{key}>{escape(_xml_text(value))}</{key}>" if value else f"<{key}/>")
+        elif isinstance(value, list):
             if not value:
                 out.append(f"<{key}/>")
                 continue
@@ -194,7 +246,9 @@ def _json_item(item: Mapping[str, Any]) -> dict[str, Any]:
     attrs, nested = _split(item)
     out: dict[str, Any] = {key: _attr(value) for key, value in attrs}
     for key, value in nested:
-        if isinstance(value, list):
+        if type(value) is Text:
+            out[key] = str(value) if value else {}  # an empty element is {} in Tableau's JSON
+        elif isinstance(value, list):
             out[key] = {_singular(key): [_json_item(v) for v in value]} if value else {}
         else:
             out[key] = _json_item(value)

@@ -11,7 +11,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tabsession.emulator.http.call import Call, Reply
-from tabsession.emulator.http.handlers import auth, content, server
+from tabsession.emulator.http.handlers import (
+    auth,
+    content,
+    exports,
+    jobs,
+    listings,
+    publish,
+    server,
+    sites,
+)
 
 __all__ = ["ROUTES", "Route", "match_route"]
 
@@ -44,8 +53,28 @@ def _content_routes() -> list[Route]:
             collection["POST"] = content.create(kind)
             single["PUT"] = content.update(kind)
             single["DELETE"] = content.delete(kind)
+        if kind in ("workbooks", "datasources"):
+            collection["POST"] = publish.publish(kind)
+            single["DELETE"] = content.delete_content(kind)
         routes.append(_route(f"{_SITE}/{kind}", collection))
         routes.append(_route(f"{_SITE}/{kind}/{_ID}", single))
+    return routes
+
+
+def _new_routes() -> list[Route]:
+    """Publishing, downloads, refreshes, view exports and the read-only listings."""
+    routes = [
+        _route(f"{_SITE}/fileUploads", {"POST": publish.open_upload}),
+        _route(f"{_SITE}/fileUploads/{_ID}", {"PUT": publish.append_upload}),
+        _route(f"{_SITE}/flows", {"GET": listings.list_flows}),
+        _route(f"{_SITE}/tasks/extractRefreshes", {"GET": listings.list_extract_tasks}),
+    ]
+    for kind in ("workbooks", "datasources"):
+        routes.append(_route(f"{_SITE}/{kind}/{_ID}/content", {"GET": publish.download(kind)}))
+        routes.append(_route(f"{_SITE}/{kind}/{_ID}/refresh", {"POST": jobs.refresh(kind)}))
+    for what, suffix in (("image", "image"), ("pdf", "pdf"), ("data", "data"),
+                         ("crosstab", "crosstab/excel")):  # fmt: skip
+        routes.append(_route(f"{_SITE}/views/{_ID}/{suffix}", {"GET": exports.export(what)}))
     return routes
 
 
@@ -57,9 +86,12 @@ ROUTES: tuple[Route, ...] = (
     _route("auth/switchsite", {"POST": auth.switch_site}, auth=False),
     _route("sessions/current", {"GET": server.current_session}),
     _route("sessions/(?P<session_id>[^/]+)", {"DELETE": server.delete_session}),
-    _route("sites", {"GET": server.list_sites}),
-    _route(_SITE, {"GET": server.get_site}),
+    _route("sites", {"GET": sites.list_sites}),
+    # not site-scoped: {site_ref} may be a name or contentUrl (?key=...); the handler checks it
+    _route("sites/(?P<site_ref>[^/]+)", {"GET": sites.get_site}),
+    _route("schedules", {"GET": listings.list_schedules}),
     *_content_routes(),
+    *_new_routes(),
     _route(f"{_SITE}/workbooks/{_ID}/views", {"GET": content.workbook_views}),
     _route(
         f"{_SITE}/groups/{_ID}/users",
@@ -68,8 +100,8 @@ ROUTES: tuple[Route, ...] = (
     _route(
         f"{_SITE}/groups/{_ID}/users/(?P<user_id>[^/]+)", {"DELETE": content.remove_group_member}
     ),
-    _route(f"{_SITE}/jobs", {"GET": content.listing("jobs")}),
-    _route(f"{_SITE}/jobs/{_ID}", {"GET": content.get_job}),
+    _route(f"{_SITE}/jobs", {"GET": jobs.list_jobs}),
+    _route(f"{_SITE}/jobs/{_ID}", {"GET": jobs.get_job, "PUT": jobs.cancel_job}),
 )
 
 

@@ -389,3 +389,124 @@ class SiteContent:
                     group["_members"].remove(user_id)
                     group["_rev"] = revision()
             del self._items["users"][user_id]
+
+    # -- publishing and deleting workbooks and data sources ------------------------------------
+
+    def find_named(self, kind: str, name: str, project_id: str) -> Item | None:
+        """The workbook or data source called `name` (any case) in a project, if any."""
+        with self._lock:
+            for item in self._items[kind].values():
+                if item["project"]["id"] == project_id and item["name"].lower() == name.lower():
+                    return self._present(kind, item)
+            return None
+
+    def _content_url(self, kind: str, name: str, own_id: str | None) -> str:
+        base = "".join(ch for ch in name if ch.isalnum() or ch in "-_") or "item"
+        taken = {i["contentUrl"] for i in self._items[kind].values() if i["id"] != own_id}
+        url, n = base, 0
+        while url in taken:
+            n += 1
+            url = f"{base}_{n}"
+        return url
+
+    def publish(
+        self, kind: str, data: Mapping[str, Any], owner_id: str, size_bytes: int, overwrite: bool
+    ) -> Item:
+        """Create (or, with `overwrite`, replace) a workbook or data source from a publish
+        request's element. A new workbook gets one view, "Sheet 1"."""
+        with self._lock:
+            name = text_field(data, "name")
+            project_ref = data.get("project")
+            project_id = text_field(project_ref, "id") if isinstance(project_ref, Mapping) else None
+            if not name or not project_id:
+                raise ApiError.malformed_body(f"a {KINDS[kind].label} needs a name and a project")
+            project = self._get("projects", project_id)
+            existing = next(
+                (
+                    i
+                    for i in self._items[kind].values()
+                    if i["project"]["id"] == project_id and i["name"].lower() == name.lower()
+                ),
+                None,
+            )
+            if existing is not None and not overwrite:
+                raise ApiError.conflict(
+                    "409004",
+                    "Resource Conflict",
+                    f"A {KINDS[kind].label} named '{name}' already exists in project "
+                    f"'{project['name']}'; publish with overwrite=true to replace it.",
+                )
+            now = self._now()
+            item_id = existing["id"] if existing else self._new_id(kind[:-1])
+            project_ref_out = {"id": project["id"], "name": project["name"]}
+            item: Item = {
+                "id": item_id,
+                "name": name,
+                "description": text_field(data, "description") or "",
+                "contentUrl": self._content_url(kind, name, item_id),
+                "webpageUrl": f"https://tableau.example.com/#/site/{self.site_url}/{kind}/"
+                f"{item_id}",
+                "size": max(1, -(-size_bytes // (1024 * 1024))),
+                "createdAt": existing["createdAt"] if existing else now,
+                "updatedAt": now,
+                "encryptExtracts": False,
+                "hasExtracts": False,
+                "project": project_ref_out,
+                "owner": self._owner_ref(owner_id),
+                "tags": [],
+            }
+            if kind == "workbooks":
+                show_tabs = text_field(data, "showTabs")
+                item["showTabs"] = (show_tabs or "false").lower() == "true"
+                item["sheetCount"] = 1
+                item["location"] = {**project_ref_out, "type": "Project"}
+                view_ids = existing["_views"] if existing else [self._new_id("view")]
+                for view_id in view_ids:
+                    self._store(
+                        "views",
+                        {
+                            "id": view_id,
+                            "name": "Sheet 1",
+                            "contentUrl": f"{item['contentUrl']}/sheets/Sheet1",
+                            "viewUrlName": "Sheet1",
+                            "sheetType": "worksheet",
+                            "createdAt": item["createdAt"],
+                            "updatedAt": now,
+                            "favoritesTotal": 0,
+                            "_totalViewCount": 0,
+                            "workbook": {"id": item_id, "name": name},
+                            "owner": dict(item["owner"]),
+                            "project": dict(project_ref_out),
+                            "tags": [],
+                            "location": {**project_ref_out, "type": "Project"},
+                            "_rev": revision(),
+                        },
+                    )
+                item["defaultViewId"] = view_ids[0]
+                item["_views"] = view_ids
+            else:
+                item.update(type=text_field(data, "type") or "hyper", isCertified=False)
+                item.update(useRemoteQueryAgent=False, isPublished=True)
+            item["_rev"] = revision()
+            self._store(kind, item)
+            return self._present(kind, item)
+
+    def delete_content(self, kind: str, item_id: str) -> None:
+        """Delete a workbook (with its views) or a data source."""
+        with self._lock:
+            item = self._get(kind, item_id)
+            for view_id in item.get("_views", ()):
+                self._unstore("views", view_id)
+            self._unstore(kind, item_id)
+
+    def _store(self, kind: str, item: Item) -> None:
+        """Add or replace one published item (the one place publishing writes the tables)."""
+        self._items[kind][item["id"]] = item
+
+    def _unstore(self, kind: str, item_id: str) -> None:
+        """Remove one item, if present (the one place deleting content writes the tables)."""
+        self._items[kind].pop(item_id, None)
+
+    def user_count(self) -> int:
+        with self._lock:
+            return len(self._items["users"])

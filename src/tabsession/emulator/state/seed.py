@@ -2,7 +2,7 @@
 dates, so tests and benchmarks can name what they expect.
 
 Per site, for N = `seed_items`: N workbooks with 2 views each, N // 2 data sources, 1 + N // 20
-projects (the first is "default"), the configured accounts plus N // 5 more users, an "All Users"
+projects (the first is "Default"), the configured accounts plus N // 5 more users, an "All Users"
 group plus N // 25 more, and N // 4 background jobs.
 """
 
@@ -99,7 +99,7 @@ def seed_site(site_url: str, n: int, accounts: Sequence[Account]) -> ItemsByKind
 
     projects: list[dict[str, Any]] = []
     for i in range(1 + n // 20):
-        name = "default" if i == 0 else f"Project {i:03d}"
+        name = "Default" if i == 0 else f"Project {i:03d}"
         projects.append(
             {
                 "id": stable_id(sid, "project", name),

@@ -4,6 +4,7 @@ counters. The HTTP layer holds one `EmulatorState` and calls into it; nothing he
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,10 +13,44 @@ from tabsession.emulator.config import EmulatorConfig
 from tabsession.emulator.faults import FaultEngine
 from tabsession.emulator.state.auth import AuthState
 from tabsession.emulator.state.content import SiteContent
+from tabsession.emulator.state.files import Budget, FileStore
+from tabsession.emulator.state.jobs import JobBoard
 from tabsession.emulator.state.seed import stable_id
 from tabsession.emulator.state.stats import Stats
+from tabsession.emulator.state.uploads import UploadSessions
 
-__all__ = ["EmulatorState", "Site"]
+__all__ = ["EmulatorState", "ExportSlots", "Site"]
+
+
+class ExportSlots:
+    """View exports in progress, against an optional limit (Tableau Cloud: 20 at once).
+
+    A slot is held for at most `hold` seconds (real time): one whose request was abandoned
+    before it finished frees itself then, so an aborted download cannot use up the limit."""
+
+    GRACE = 5.0
+    """Seconds a slot outlives its expected hold before it counts as abandoned."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self._held: dict[int, float] = {}
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def try_acquire(self, hold: float) -> int | None:
+        """A slot's ticket, or None when the limit is reached."""
+        now = time.monotonic()
+        with self._lock:
+            self._held = {t: end for t, end in self._held.items() if end > now}
+            if self.limit is not None and len(self._held) >= self.limit:
+                return None
+            self._next += 1
+            self._held[self._next] = now + hold + self.GRACE
+            return self._next
+
+    def release(self, ticket: int) -> None:
+        with self._lock:
+            self._held.pop(ticket, None)
 
 
 @dataclass
@@ -40,6 +75,13 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._sites: dict[str, Site] = {}
         self._sites_by_url: dict[str, Site] = {}
+        self.budget = Budget(config.max_stored_bytes)
+        self.files = FileStore(self.budget)
+        self.uploads = UploadSessions(
+            self.budget, self.clock, outlive_session=config.upload_outlives_session
+        )
+        self.exports = ExportSlots(config.export_limit)
+        self._jobs: dict[str, JobBoard] = {}
         self._build_sites()
         self.auth = AuthState(config, self.clock, self, self.stats)
 
@@ -59,9 +101,22 @@ class EmulatorState:
     def reset(self) -> None:
         """Fresh content, no sessions, no faults, zeroed counters (the clock keeps running)."""
         self._build_sites()
+        self.files.clear()
+        self.uploads.clear()
+        with self._lock:
+            self._jobs = {}
         self.auth.reset()
         self.faults.clear()
         self.stats.reset()
+
+    def jobs_for(self, site_id: str) -> JobBoard:
+        """The jobs started on a site (refreshes, asJob publishes)."""
+        with self._lock:
+            board = self._jobs.get(site_id)
+            if board is None:
+                board = JobBoard(site_id, self.clock, self.config.job_duration)
+                self._jobs[site_id] = board
+            return board
 
     # -- Directory (what sign-in needs) ----------------------------------------------------------
 

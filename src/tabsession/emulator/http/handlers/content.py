@@ -7,6 +7,7 @@ from typing import Any
 
 from tabsession.emulator.http.call import Call, Reply
 from tabsession.emulator.http.render import Node, node_from_item
+from tabsession.emulator.http.shapes import shape, workbook_with_views
 from tabsession.emulator.state.kinds import KINDS
 from tabsession.emulator.state.query import (
     Page,
@@ -20,10 +21,11 @@ __all__ = [
     "add_group_member",
     "create",
     "delete",
+    "delete_content",
     "get",
-    "get_job",
     "group_users",
     "listing",
+    "page_reply",
     "remove_group_member",
     "update",
     "workbook_views",
@@ -47,7 +49,7 @@ def _with_usage(call: Call, kind: str, item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def _page_reply(call: Call, kind: str, query: Query, page: Page) -> Reply:
+def page_reply(call: Call, kind: str, query: Query, page: Page) -> Reply:
     spec = KINDS[kind]
     selection = field_selection(query.fields, spec.singular)
     pagination = Node(
@@ -63,7 +65,11 @@ def _page_reply(call: Call, kind: str, query: Query, page: Page) -> Reply:
     items = [
         node_from_item(
             spec.singular,
-            _with_usage(call, kind, select_fields(i, selection)),
+            shape(
+                kind,
+                _with_usage(call, kind, select_fields(i, selection)),
+                complete=selection is None,
+            ),
             key=(spec.singular, i["_rev"], usage) if remember and "_rev" in i else None,
         )
         for i in page.items
@@ -72,7 +78,7 @@ def _page_reply(call: Call, kind: str, query: Query, page: Page) -> Reply:
 
 
 def _one(kind: str, item: Mapping[str, Any], status: int = 200) -> Reply:
-    return Reply(status, [node_from_item(KINDS[kind].singular, item)])
+    return Reply(status, [node_from_item(KINDS[kind].singular, shape(kind, item))])
 
 
 def listing(kind: str) -> Handler:
@@ -80,7 +86,7 @@ def listing(kind: str) -> Handler:
 
     def handler(call: Call) -> Reply:
         query = parse_query(call.params, KINDS[kind].fields)
-        return _page_reply(call, kind, query, call.require_site().content.list_page(kind, query))
+        return page_reply(call, kind, query, call.require_site().content.list_page(kind, query))
 
     return handler
 
@@ -89,20 +95,31 @@ def get(kind: str) -> Handler:
     """GET sites/{site}/<kind>/{id}."""
 
     def handler(call: Call) -> Reply:
-        item = call.require_site().content.get(kind, call.match["id"])
+        content = call.require_site().content
+        item = content.get(kind, call.match["id"])
+        if kind == "workbooks":  # a workbook's own answer lists its views, as Tableau's does
+            item = workbook_with_views(item, content.workbook_views(item["id"]))
         return _one(kind, _with_usage(call, kind, item))
 
     return handler
 
 
-def get_job(call: Call) -> Reply:
-    return Reply(200, [node_from_item("job", call.require_site().content.job(call.match["id"]))])
+def delete_content(kind: str) -> Handler:
+    """DELETE sites/{site}/workbooks/{id} and datasources/{id} (204); the file goes too."""
+
+    def handler(call: Call) -> Reply:
+        site = call.require_site()
+        site.content.delete_content(kind, call.match["id"])
+        call.state.files.drop(site.id, kind, call.match["id"])
+        return Reply(204)
+
+    return handler
 
 
 def workbook_views(call: Call) -> Reply:
     """All views of a workbook in one answer (no pagination: TSC does not read it here)."""
     views = call.require_site().content.workbook_views(call.match["id"])
-    nodes = [node_from_item("view", _with_usage(call, "views", v)) for v in views]
+    nodes = [node_from_item("view", shape("views", _with_usage(call, "views", v))) for v in views]
     return Reply(200, [Node("views", children=nodes, collection=True)])
 
 
@@ -111,7 +128,7 @@ def group_users(call: Call) -> Reply:
     members = content.group_members(call.match["id"])
     query = parse_query(call.params, KINDS["users"].fields)
     page = content.list_page("users", query, within=lambda u: u["id"] in members)
-    return _page_reply(call, "users", query, page)
+    return page_reply(call, "users", query, page)
 
 
 def add_group_member(call: Call) -> Reply:

@@ -1,13 +1,12 @@
-"""Server-level endpoints: server info, sessions and sites."""
+"""Server-level endpoints: server info and sessions (sites: `handlers.sites`)."""
 
 from __future__ import annotations
 
 from tabsession.emulator.http.call import Call, Reply
-from tabsession.emulator.http.render import Node, node_from_item
+from tabsession.emulator.http.render import Node
 from tabsession.emulator.state.errors import ApiError
-from tabsession.emulator.state.query import Field, parse_query, run_query
 
-__all__ = ["current_session", "delete_session", "get_site", "list_sites", "server_info"]
+__all__ = ["current_session", "delete_session", "server_info"]
 
 
 def server_info(call: Call) -> Reply:
@@ -16,7 +15,18 @@ def server_info(call: Call) -> Reply:
         "serverInfo",
         children=[
             Node("productVersion", {"build": build}, text=product),
+            Node("prepConductorVersion", text=build),  # shipped with the server, same build
             Node("restApiVersion", text=call.state.config.api_version),
+            Node("platform", text="linux"),
+            Node(
+                "serverSettings",
+                children=[
+                    Node("oAuthEnabled", text="true"),
+                    Node("sheetImageMaxAgeFloor", text="1"),
+                    Node("sheetImageMaxAgeCeiling", text="60"),
+                    Node("offlineInteractionSupportedPhase", text="0"),
+                ],
+            ),
         ],
     )
     return Reply(200, [info])
@@ -46,39 +56,3 @@ def delete_session(call: Call) -> Reply:
         raise ApiError.forbidden("Only server administrators can delete sessions.")
     call.state.auth.delete_session(call.match["session_id"])
     return Reply(204)
-
-
-_SITE_FIELDS = {
-    "id": Field(lambda s: s.get("id")),
-    "name": Field(lambda s: s.get("name")),
-    "contentUrl": Field(lambda s: s.get("contentUrl")),
-}
-
-
-def _site_item(site_describe: dict[str, str]) -> dict[str, str]:
-    return {**site_describe, "adminMode": "ContentAndUsers", "state": "Active"}
-
-
-def list_sites(call: Call) -> Reply:
-    if call.state.config.mode == "cloud":
-        raise ApiError.sites_query_not_supported()
-    query = parse_query(call.params, _SITE_FIELDS)
-    sites = [_site_item(s.describe()) for s in call.state.sites()]
-    page = run_query(sites, query, _SITE_FIELDS)
-    pagination = Node(
-        "pagination",
-        {
-            "pageNumber": str(page.page_number),
-            "pageSize": str(page.page_size),
-            "totalAvailable": str(page.total),
-        },
-    )
-    listing = Node(
-        "sites", children=[node_from_item("site", s) for s in page.items], collection=True
-    )
-    return Reply(200, [pagination, listing])
-
-
-def get_site(call: Call) -> Reply:
-    site = call.require_site()
-    return Reply(200, [node_from_item("site", _site_item(site.describe()))])
