@@ -1,0 +1,348 @@
+"""Long operations over real HTTP against the emulator: publishing in one request and in
+chunks, across expiries and kills (401002 from a killed session, 401000 from a fault), upload
+sessions that vanish, ambiguous append failures, streamed downloads, job waits across expiries
+and under 429s, in both clients. Counts come from the emulator (stats, fault-rule counters) and
+the bytes are compared by sha256; nothing is timed."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tabsession
+from tabsession.emulator.server import Emulator
+from tabsession.errors import JobFailed, NotFound, RateLimited
+from tabsession.testing import instant_waits
+
+from ._support import counter, emulator, fired, matched, pat
+
+KB = 1024
+KILLS_ARE_DELIBERATE: dict[str, Any] = {"breaker": None}
+"""These tests end sessions milliseconds after their sign-in, on purpose: the PAT-contention
+breaker (rule R10) would rightly call that contention, so it is off here."""
+UPLOAD = r"fileUploads/[^/]+$"
+"""An append (`PUT fileUploads/{id}`) or nothing else."""
+
+
+def sha(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def make_file(tmp_path: Path, name: str, size: int) -> Path:
+    path = tmp_path / name
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with emulator() as emu:
+        yield emu
+
+
+def default_project(tab: tabsession.Client) -> str:
+    answer = tab.get("projects", params={"filter": "name:eq:Default"})
+    return str(answer["projects"]["project"][0]["id"])
+
+
+def named(tab: tabsession.Client, name: str) -> list[dict[str, Any]]:
+    answer = tab.get("workbooks", params={"filter": f"name:eq:{name}"})
+    return list((answer.get("workbooks") or {}).get("workbook") or [])
+
+
+def test_small_file_is_one_request_and_downloads_the_same_bytes(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    source = make_file(tmp_path, "Sales.twbx", 200 * KB)
+    progress: list[tuple[int, int | None]] = []
+    emu.set_faults([counter(r"workbooks$", "POST"), counter(r"fileUploads")])
+    with tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+        workbook = tab.publish_workbook(
+            source,
+            project_id=default_project(tab),
+            on_progress=lambda d, t: progress.append((d, t)),
+        )
+        assert workbook["name"] == "Sales"
+        dest = tmp_path / "copy.twbx"
+        got: list[int] = []
+        assert tab.download_workbook(workbook["id"], dest, on_progress=lambda d, t: got.append(d))
+    assert sha(dest) == sha(source)
+    assert matched(emu) == [1, 0]  # one POST workbooks, no upload session
+    assert progress[-1] == (200 * KB, 200 * KB)
+    assert got[-1] == 200 * KB
+    assert sorted(os.listdir(tmp_path)) == ["Sales.twbx", "copy.twbx"]  # no temporary left
+
+
+def test_chunked_publish_survives_kills_and_expiries(emu: Emulator, tmp_path: Path) -> None:
+    """16 blocks; every 5th append meets a killed session (401002) and the whole world's
+    sessions are expired twice from the progress callback: no failure, one upload session,
+    every block appended exactly once, the same bytes back."""
+    source = make_file(tmp_path, "Big.twbx", 1024 * KB)
+    emu.set_faults(
+        [
+            {"kind": "kill_session", "path": UPLOAD, "method": "PUT", "every": 5},
+            counter("fileUploads$", "POST"),
+            counter(UPLOAD, "PUT"),
+        ]
+    )
+
+    def progress(done: int, total: int | None) -> None:
+        if done in (6 * 64 * KB, 13 * 64 * KB):  # not just before a kill: 2 more deaths
+            emu.expire_sessions()
+
+    with tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+        project = default_project(tab)
+        before = emu.stats()["signins"]
+        workbook = tab.publish_workbook(
+            source,
+            project_id=project,
+            chunk_size=64 * KB,
+            chunked_above=512 * KB,
+            on_progress=progress,
+        )
+        signins = emu.stats()["signins"] - before
+        assert len(named(tab, "Big")) == 1
+        tab.download_workbook(workbook["id"], tmp_path / "back.twbx")
+    kills = emu.state.faults.describe()["rules"][0]["fired"]
+    assert kills >= 3
+    opened, appends = matched(emu)[1:]
+    assert opened == 1  # the same upload session all along
+    assert appends == 16 + kills + 2  # each refused append replayed once, nothing else resent
+    assert signins == kills + 2  # one sign-in per death (kills and the two expiries)
+    assert sha(tmp_path / "back.twbx") == sha(source)
+
+
+def test_upload_lost_with_its_session_restarts_once(tmp_path: Path) -> None:
+    """On a server whose upload sessions end with their auth session, an expiry mid-upload
+    costs one restart from the first block; a second loss is reported, not looped."""
+    source = make_file(tmp_path, "Lost.twbx", 512 * KB)
+    with emulator(upload_outlives_session=False) as emu:
+        emu.set_faults([counter("fileUploads$", "POST"), counter(UPLOAD, "PUT")])
+        expiries = {"left": 1}
+
+        def progress(done: int, total: int | None) -> None:
+            if done == 192 * KB and expiries["left"] > 0:
+                expiries["left"] -= 1
+                emu.expire_sessions()
+
+        with tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+            project = default_project(tab)
+            workbook = tab.publish_workbook(
+                source,
+                project_id=project,
+                chunk_size=64 * KB,
+                chunked_above=64 * KB,
+                on_progress=progress,
+            )
+            tab.download_workbook(workbook["id"], tmp_path / "back.twbx")
+            assert sha(tmp_path / "back.twbx") == sha(source)
+            # 3 blocks, then the expiry: the 4th append's replay finds no upload (404); the
+            # second upload sends all 8 blocks
+            assert matched(emu) == [2, 3 + 2 + 8]
+
+            expiries["left"] = 2
+            with pytest.raises(NotFound):
+                tab.publish_workbook(
+                    source,
+                    project_id=project,
+                    name="Lost again",
+                    chunk_size=64 * KB,
+                    chunked_above=64 * KB,
+                    on_progress=progress,
+                )
+            assert named(tab, "Lost again") == []
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "status", "status": 500},
+        {"kind": "status", "status": 503, "retry_after": "0"},
+        {"kind": "drop"},
+    ],
+    ids=["500", "503", "drop"],
+)
+def test_ambiguous_append_failure_restarts_and_never_resends_the_block(
+    emu: Emulator, tmp_path: Path, fault: dict[str, Any]
+) -> None:
+    source = make_file(tmp_path, "Flaky.twbx", 512 * KB)
+    emu.set_faults(
+        [
+            {**fault, "path": UPLOAD, "method": "PUT", "after": 4, "times": 1},
+            counter("fileUploads$", "POST"),
+            counter(UPLOAD, "PUT"),
+        ]
+    )
+    with tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+        workbook = tab.publish_workbook(
+            source, project_id=default_project(tab), chunk_size=64 * KB, chunked_above=64 * KB
+        )
+        tab.download_workbook(workbook["id"], tmp_path / "back.twbx")
+    # 4 appends, the 5th fails and is never resent to that upload: a new one sends all 8
+    assert fired(emu)[0] == 1
+    assert matched(emu)[1:] == [2, 5 + 8]
+    assert sha(tmp_path / "back.twbx") == sha(source)
+    assert len(emu.state.uploads) == 1  # the abandoned upload (Tableau ends it after a day)
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        {"kind": "kill_session"},  # the session really ends: 401002
+        {"kind": "status", "status": 401, "body": "xml"},  # a 401 answered in front of it
+    ],
+    ids=["killed-401002", "status-401"],
+)
+def test_download_across_a_401_and_a_dropped_connection(
+    emu: Emulator, tmp_path: Path, refusal: dict[str, Any]
+) -> None:
+    source = make_file(tmp_path, "Down.twbx", 700 * KB)
+    content = r"workbooks/[^/]+/content$"
+    with tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+        workbook = tab.publish_workbook(source, project_id=default_project(tab))
+        emu.set_faults(
+            [
+                {**refusal, "path": content, "times": 1},
+                {"kind": "drop", "path": content, "after": 1, "times": 1},
+                counter(content),
+            ]
+        )
+        before = emu.stats()["signins"]
+        tab.download_workbook(workbook["id"], tmp_path / "back.twbx")
+        assert emu.stats()["signins"] - before == 1
+    assert matched(emu)[2] == 3  # refused, dropped, served
+    assert sha(tmp_path / "back.twbx") == sha(source)
+    assert sorted(os.listdir(tmp_path)) == ["Down.twbx", "back.twbx"]
+
+
+def test_failed_download_leaves_dest_untouched(emu: Emulator, tmp_path: Path) -> None:
+    dest = tmp_path / "keep.twbx"
+    dest.write_bytes(b"old")
+    with tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab, pytest.raises(NotFound):
+        tab.download_workbook("no-such-workbook", dest)
+    assert dest.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["keep.twbx"]
+
+
+def refresh(tab: tabsession.Client) -> str:
+    workbook = tab.get("workbooks", params={"pageSize": 1})["workbooks"]["workbook"][0]
+    return str(tab.post(f"workbooks/{workbook['id']}/refresh", json={})["job"]["id"])
+
+
+def test_wait_for_job_outlives_two_sessions(tmp_path: Path) -> None:
+    """A 40 s refresh; each poll moves the emulated clock 15 s and a 15 s session lifetime ends
+    the session between polls: the wait returns Success, with one sign-in per expiry."""
+    with emulator(job_duration=40.0, session_lifetime=15.0) as emu, instant_waits():
+        with tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+            job_id = refresh(tab)
+            seen: list[str] = []
+
+            def progress(job: dict[str, Any]) -> None:
+                seen.append(str(job["progress"]))
+                emu.advance(15)
+
+            job = tab.wait_for_job(job_id, on_progress=progress)
+            stats = emu.stats()  # before close() signs the last (expired) session out
+        assert str(job["finishCode"]) == "0"
+        assert len(seen) >= 3
+        assert stats["sessions_expired"] >= 2
+        refusals = stats["error_codes"].get("401002", 0)
+        assert refusals >= 2
+        assert stats["signins"] == 1 + refusals  # one sign-in per expiry met
+
+
+def test_wait_for_job_raises_job_failed_with_the_notes(emu: Emulator) -> None:
+    emu.set_faults([{"kind": "job_failure", "path": r"refresh$"}])
+    with instant_waits(), tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+        job_id = refresh(tab)
+        with pytest.raises(JobFailed) as caught:
+            tab.wait_for_job(job_id, on_progress=lambda job: emu.advance(60))
+    assert caught.value.job_id == job_id
+    assert "failed" in caught.value.notes.lower()
+
+
+def test_wait_for_job_waits_out_a_429_with_retry_after(emu: Emulator) -> None:
+    """More 429s than the sender retries: the wait honours Retry-After (7 s) and goes on."""
+    waits: list[float] = []
+
+    def on_event(name: str, fields: Any) -> None:
+        if name == "job_wait":
+            waits.append(float(fields["seconds"]))
+
+    with (
+        instant_waits(),
+        tabsession.Client(emu.url, pat(), on_event=on_event, **KILLS_ARE_DELIBERATE) as tab,
+    ):
+        job_id = refresh(tab)
+        emu.set_faults(
+            [
+                {"kind": "status", "status": 429, "retry_after": "7", "path": r"jobs/", "times": 6},
+                counter(r"jobs/"),
+            ]
+        )
+        job = tab.wait_for_job(job_id, on_progress=lambda job: emu.advance(60))
+    assert str(job["finishCode"]) == "0"
+    # the sender's 5 attempts, the wait, the next poll's 6th 429 and its retry, a last poll
+    assert matched(emu)[1] == 8
+    assert waits[0] == 7.0
+
+
+def test_timeout_and_validation() -> None:
+    from tabsession.errors import ConfigurationError
+
+    with emulator() as emu, tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+        with pytest.raises(ConfigurationError):
+            tab.publish_workbook("book.pdf", project_id="p")
+        with pytest.raises(ConfigurationError):
+            tab.publish_workbook("book.twbx", project_id="p", mode="Append")
+
+
+def test_async_client_publishes_downloads_and_waits(tmp_path: Path) -> None:
+    source = make_file(tmp_path, "Async.twbx", 600 * KB)
+
+    async def main(emu: Emulator) -> tuple[int, int]:
+        async with tabsession.AsyncClient(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+            projects = await tab.get("projects", params={"filter": "name:eq:Default"})
+            project = projects["projects"]["project"][0]["id"]
+            expired = {"done": False}
+
+            def progress(done: int, total: int | None) -> None:
+                if done >= 256 * KB and not expired["done"]:
+                    expired["done"] = True
+                    emu.expire_sessions()
+
+            workbook = await tab.publish_workbook(
+                source,
+                project_id=project,
+                chunk_size=64 * KB,
+                chunked_above=64 * KB,
+                on_progress=progress,
+            )
+            emu.expire_sessions()
+            await tab.download_workbook(workbook["id"], tmp_path / "back.twbx")
+            job = await tab.publish_workbook(source, project_id=project, name="As job", as_job=True)
+            done = await tab.wait_for_job(job["id"], on_progress=lambda j: emu.advance(30))
+            return int(done["finishCode"]), len(await tab.get("workbooks"))
+
+    with emulator() as emu, instant_waits():
+        emu.set_faults([counter("fileUploads$", "POST")])
+        code, _ = asyncio.run(main(emu))
+        assert code == 0
+        assert matched(emu) == [1]
+        assert emu.stats()["sessions_expired"] == 2
+    assert sha(tmp_path / "back.twbx") == sha(source)
+
+
+def test_rate_limited_wait_without_hint_uses_the_interval(emu: Emulator) -> None:
+    with instant_waits(), tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+        job_id = refresh(tab)
+        emu.set_faults([{"kind": "status", "status": 429, "path": r"jobs/", "times": 5}])
+        job = tab.wait_for_job(job_id, on_progress=lambda job: emu.advance(60))
+    assert str(job["finishCode"]) == "0"
+    assert issubclass(RateLimited, tabsession.TableauError)
