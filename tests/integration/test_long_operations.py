@@ -346,3 +346,29 @@ def test_rate_limited_wait_without_hint_uses_the_interval(emu: Emulator) -> None
         job = tab.wait_for_job(job_id, on_progress=lambda job: emu.advance(60))
     assert str(job["finishCode"]) == "0"
     assert issubclass(RateLimited, tabsession.TableauError)
+
+
+def test_an_80_mb_workbook_goes_in_chunks_across_an_expiry(emu: Emulator, tmp_path: Path) -> None:
+    """Above Tableau's 64 MB one-request limit, with the default chunk size: 10 blocks, an
+    expiry in the middle, exactly one workbook of that name, the same bytes back."""
+    size = 80 * 1024 * KB
+    source = tmp_path / "Huge.twbx"
+    with source.open("wb") as file:
+        for _ in range(size // (1024 * KB)):
+            file.write(os.urandom(1024 * KB))
+    emu.set_faults([counter("fileUploads$", "POST"), counter(UPLOAD, "PUT")])
+    expired: list[int] = []
+
+    def progress(done: int, total: int | None) -> None:
+        if done >= size // 2 and not expired:
+            expired.append(emu.expire_sessions())
+
+    with tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+        workbook = tab.publish_workbook(
+            source, project_id=default_project(tab), on_progress=progress
+        )
+        assert len(named(tab, "Huge")) == 1
+        tab.download_workbook(workbook["id"], tmp_path / "back.twbx")
+    assert expired == [1]
+    assert matched(emu) == [1, 10 + 1]  # 10 blocks of 8 MiB, one replayed after the expiry
+    assert sha(tmp_path / "back.twbx") == sha(source)
