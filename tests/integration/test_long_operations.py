@@ -348,27 +348,39 @@ def test_rate_limited_wait_without_hint_uses_the_interval(emu: Emulator) -> None
     assert issubclass(RateLimited, tabsession.TableauError)
 
 
-def test_an_80_mb_workbook_goes_in_chunks_across_an_expiry(emu: Emulator, tmp_path: Path) -> None:
-    """Above Tableau's 64 MB one-request limit, with the default chunk size: 10 blocks, an
-    expiry in the middle, exactly one workbook of that name, the same bytes back."""
+def test_an_80_mb_workbook_outlives_several_15_s_sessions(tmp_path: Path) -> None:
+    """Above Tableau's 64 MB one-request limit, with the default chunk size (10 blocks of 8 MiB)
+    on a server whose sessions end 15 s after sign-in: each block moves the emulated clock 8 s
+    (a slow link), so the upload spans several session lifetimes, plus one forced expiry.
+    Exactly one workbook of that name, one upload session, the same bytes back."""
     size = 80 * 1024 * KB
     source = tmp_path / "Huge.twbx"
     with source.open("wb") as file:
         for _ in range(size // (1024 * KB)):
             file.write(os.urandom(1024 * KB))
-    emu.set_faults([counter("fileUploads$", "POST"), counter(UPLOAD, "PUT")])
-    expired: list[int] = []
+    forced: list[int] = []
+    with emulator(session_lifetime=15.0, lifetime_kind="absolute") as emu:
+        emu.set_faults([counter("fileUploads$", "POST"), counter(UPLOAD, "PUT")])
 
-    def progress(done: int, total: int | None) -> None:
-        if done >= size // 2 and not expired:
-            expired.append(emu.expire_sessions())
+        def progress(done: int, total: int | None) -> None:
+            if done:
+                emu.advance(8)
+            if done >= size // 2 and not forced:
+                forced.append(emu.expire_sessions())
 
-    with tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
-        workbook = tab.publish_workbook(
-            source, project_id=default_project(tab), on_progress=progress
-        )
-        assert len(named(tab, "Huge")) == 1
-        tab.download_workbook(workbook["id"], tmp_path / "back.twbx")
-    assert expired == [1]
-    assert matched(emu) == [1, 10 + 1]  # 10 blocks of 8 MiB, one replayed after the expiry
+        with tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+            workbook = tab.publish_workbook(
+                source, project_id=default_project(tab), on_progress=progress
+            )
+            stats = emu.stats()
+            assert len(named(tab, "Huge")) == 1
+            tab.download_workbook(workbook["id"], tmp_path / "back.twbx")
+        refusals = stats["error_codes"].get("401002", 0)
+        assert forced == [1]
+        assert stats["sessions_expired"] >= 3  # two lifetimes ran out, one forced
+        assert refusals >= 3
+        assert stats["signins"] == 1 + refusals  # one sign-in per session that ended
+        opened, appends = matched(emu)
+        assert opened == 1
+        assert appends == 10 + refusals  # every refused append replayed once, none twice
     assert sha(tmp_path / "back.twbx") == sha(source)
