@@ -12,5 +12,6 @@ BENCHMARKS = (
     "pagination",
     "shared_sessions",
     "tsc_overhead",
+    "long_operations",
 )
 """Module names, in the order `python -m benchmarks` runs them."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from tabsession._effects import Flow, file_size, read_block
-from tabsession._httpx import Response
+from tabsession._httpx import Response, release_request_body
 from tabsession._responses import parse_payload
 from tabsession.errors import (
     ConfigurationError,
@@ -228,10 +228,12 @@ def _chunked(core: ClientCore, spec: PublishSpec, size: int) -> Flow[Response]:
                 data = yield from read_block(spec.path, offset, block)
                 if not data:
                     raise TableauError(f"{spec.path!r} shrank while it was being published")
-                yield from _append(core, upload_id, data)
                 offset += len(data)
+                body, content_type = _append_body(data)
+                del data  # only the body stays: one copy of the block
+                yield from _append(core, upload_id, body, content_type)
+                del body
                 _report(spec.on_progress, offset, size)
-                del data
             step = "commit"
             body, content_type = encode_multipart(
                 [("request_payload", None, "text/xml", spec.payload())]
@@ -274,20 +276,24 @@ def _open_upload(core: ClientCore) -> Flow[str]:
         ) from None
 
 
-def _append(core: ClientCore, upload_id: str, data: bytes) -> Flow[None]:
-    body, content_type = encode_multipart(
+def _append_body(data: bytes) -> tuple[bytes, str]:
+    return encode_multipart(
         [
             ("request_payload", None, "text/xml", b""),
             ("tableau_file", "file", "application/octet-stream", data),
         ]
     )
-    yield from core.request_flow(
+
+
+def _append(core: ClientCore, upload_id: str, body: bytes, content_type: str) -> Flow[None]:
+    response = yield from core.request_flow(
         "PUT",
         f"fileUploads/{upload_id}",
         content=body,
         headers=_multipart_headers(content_type),
         idempotent=False,  # an append resent after a 5xx or a drop could be appended twice
     )
+    release_request_body(response.request)  # memory: one block at a time
 
 
 def _result(spec: PublishSpec, response: Response) -> dict[str, Any]:
