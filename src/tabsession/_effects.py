@@ -34,6 +34,7 @@ __all__ = [
     "FileOp",
     "FileSize",
     "Flow",
+    "IsDirectory",
     "Load",
     "MakeTemp",
     "Now",
@@ -53,6 +54,7 @@ __all__ = [
     "drive",
     "drive_async",
     "file_size",
+    "is_directory",
     "load",
     "make_temp",
     "now",
@@ -195,6 +197,14 @@ class FileSize(FileOp):
 
 
 @dataclass(frozen=True, slots=True)
+class IsDirectory(FileOp):
+    path: str
+
+    def run(self) -> bool:
+        return os.path.isdir(self.path)
+
+
+@dataclass(frozen=True, slots=True)
 class ReadBlock(FileOp):
     """At most `size` bytes of `path` from `offset` (fewer at the end of the file)."""
 
@@ -265,6 +275,11 @@ def send_to(request: Request, sink: FileSink) -> Flow[Response]:
 def file_size(path: str) -> Flow[int]:
     size: int = yield FileSize(path)
     return size
+
+
+def is_directory(path: str) -> Flow[bool]:
+    found: bool = yield IsDirectory(path)
+    return found
 
 
 def read_block(path: str, offset: int, size: int) -> Flow[bytes]:

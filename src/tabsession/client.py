@@ -441,8 +441,9 @@ class Client(BaseClient):
         """GET `path` (e.g. `"workbooks/<id>/content"`) into the file `dest`, streamed: memory
         stays flat and the body cap does not apply. The bytes go to a temporary file beside
         `dest`, renamed onto it once complete; a session that ends or a connection that drops
-        means a fresh download. `on_progress(done, total)` gets bytes received. Returns
-        `dest`."""
+        means a fresh download. `dest` may be an existing directory: the file then keeps the
+        name the server gives it. `on_progress(done, total)` gets bytes received. Returns the
+        file's path."""
         self._check_open()
         return self._run(download_flow(self._core, path, dest, on_progress))
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import tabsession
+from tabsession.clock import ManualClock
 from tabsession.emulator.server import Emulator
 from tabsession.errors import JobFailed, NotFound, RateLimited
 from tabsession.testing import instant_waits
@@ -384,3 +385,54 @@ def test_an_80_mb_workbook_outlives_several_15_s_sessions(tmp_path: Path) -> Non
         assert opened == 1
         assert appends == 10 + refusals  # every refused append replayed once, none twice
     assert sha(tmp_path / "back.twbx") == sha(source)
+
+
+def test_a_datasource_into_a_directory_and_a_single_publish_replayed_after_a_401(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """The one-request publish is replayed whole after a killed session (Tableau refused it
+    before acting): one data source, once. A download into a directory takes the served name."""
+    source = make_file(tmp_path, "Orders.tdsx", 300 * KB)
+    with tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+        project = default_project(tab)
+        emu.set_faults(
+            [
+                {"kind": "kill_session", "path": r"datasources$", "method": "POST", "times": 1},
+                counter(r"datasources$", "POST"),
+            ]
+        )
+        datasource = tab.publish_datasource(source, project_id=project, name="Orders 2026")
+        assert matched(emu)[1] == 2
+        listed = tab.get("datasources", params={"filter": "name:eq:Orders 2026"})
+        assert len(listed["datasources"]["datasource"]) == 1
+        folder = tmp_path / "out"
+        folder.mkdir()
+        saved = tab.download_datasource(datasource["id"], folder)
+    assert saved == str(folder / "Orders 2026.tdsx")
+    assert sha(saved) == sha(source)
+    assert os.listdir(folder) == ["Orders 2026.tdsx"]
+
+
+def test_a_cancelled_job_raises_job_cancelled_and_a_timeout_job_timeout(emu: Emulator) -> None:
+    from tabsession.errors import JobCancelled, JobTimeout
+
+    with instant_waits(), tabsession.Client(emu.url, pat()) as tab:
+        job_id = refresh(tab)
+        polls: list[str] = []
+
+        def cancel_at_second_poll(job: dict[str, Any]) -> None:
+            polls.append(str(job["progress"]))
+            if len(polls) == 2:
+                tab.put(f"jobs/{job_id}")
+
+        with pytest.raises(JobCancelled) as caught:
+            tab.wait_for_job(job_id, on_progress=cancel_at_second_poll)
+        assert caught.value.job["id"] == job_id
+        assert len(polls) == 3
+
+    clock = ManualClock()
+    with tabsession.Client(emu.url, pat(), clock=clock, sleep=clock.advance) as tab:
+        job_id = refresh(tab)
+        with pytest.raises(JobTimeout):
+            tab.wait_for_job(job_id, timeout=10)
+        assert clock.monotonic() == pytest.approx(10)  # waits of 1, 1.5, 2.25, 3.375, then 1.875

@@ -14,6 +14,7 @@ import pytest
 from tabsession._effects import FileSize, MakeTemp, ReadBlock, RemoveFile, ReplaceFile
 from tabsession.emulator.http.handlers.publish import parse_multipart
 from tabsession.errors import ConfigurationError, GraphQLError, RateLimited
+from tabsession.operations.download import served_filename
 from tabsession.operations.graphql import CursorPager, GraphQLAnswer, MetadataTruncated
 from tabsession.operations.jobs import hinted_wait, job_notes, next_interval
 from tabsession.operations.multipart import encode_multipart, request_payload
@@ -186,3 +187,23 @@ def test_file_effects(tmp_path: Path) -> None:
     RemoveFile(temp).run()  # gone already: no error
     RemoveFile(str(target)).run()
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ('attachment; filename="Sales.twbx"', "Sales.twbx"),
+        ("attachment; filename=plain.tdsx", "plain.tdsx"),
+        (
+            "attachment; filename=\"Ventes_.twbx\"; filename*=UTF-8''Ventes%C3%A9.twbx",
+            "Ventesé.twbx",
+        ),
+        ('attachment; filename="../../etc/passwd"', "passwd"),
+        ('attachment; filename="C:\\\\evil\\\\x.twb"', "x.twb"),
+        ('attachment; filename=".."', None),
+        ("attachment", None),
+        (None, None),
+    ],
+)
+def test_served_filename_is_a_plain_name(header: str | None, name: str | None) -> None:
+    assert served_filename(header) == name
