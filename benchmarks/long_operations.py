@@ -34,7 +34,7 @@ Row = dict[str, object]
 
 def _settings(quick: bool) -> tuple[int, int]:
     """(file size in MiB, rounds per variant)."""
-    return (80, 1) if quick else (200, 3)
+    return (80, 1) if quick else (200, 5)
 
 
 def _make_file(folder: str, size_mib: int) -> Path:

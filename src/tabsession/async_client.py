@@ -168,7 +168,8 @@ class AsyncClient(BaseClient):
             try:
                 batch: list[bytes] = []
                 held = 0
-                async for chunk in response.aiter_bytes():
+                chunks = response.aiter_bytes() if sink.encoded(response) else response.aiter_raw()
+                async for chunk in chunks:
                     batch.append(chunk)
                     held += len(chunk)
                     if held >= _WRITE_BATCH:

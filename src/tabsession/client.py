@@ -191,8 +191,9 @@ class Client(BaseClient):
                         break
                 return error_response(response, body.bytes())
             writer = sink.open(response)
+            chunks = response.iter_bytes() if sink.encoded(response) else response.iter_raw()
             try:
-                for chunk in response.iter_bytes():
+                for chunk in chunks:
                     writer.write(chunk)
             except BaseException:
                 writer.abort()

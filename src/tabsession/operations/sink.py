@@ -41,10 +41,17 @@ class FileSink:
     path: str
     on_progress: Progress | None = None
 
+    @staticmethod
+    def encoded(response: Response) -> bool:
+        """Whether the body comes content-encoded (then it is decoded on the way; a body sent
+        as is is copied raw, which is cheaper)."""
+        coding: str = response.headers.get("content-encoding", "identity")
+        return coding.lower() != "identity"
+
     def open(self, response: Response) -> SinkWriter:
         length = response.headers.get("content-length")
         total = int(length) if length and length.isdigit() else None
-        if response.headers.get("content-encoding", "identity").lower() != "identity":
+        if self.encoded(response):
             total = None  # the length counts encoded bytes; we write decoded ones
         return SinkWriter(open(self.path, "wb"), total, self.on_progress, response.request)
 
