@@ -7,16 +7,19 @@ the bytes are compared by sha256; nothing is timed."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import tabsession
 from tabsession.clock import ManualClock
+from tabsession.emulator.config import EmulatorConfig
 from tabsession.emulator.server import Emulator
 from tabsession.errors import JobFailed, NotFound, RateLimited
 from tabsession.testing import instant_waits
@@ -80,14 +83,24 @@ def test_small_file_is_one_request_and_downloads_the_same_bytes(
     assert sorted(os.listdir(tmp_path)) == ["Sales.twbx", "copy.twbx"]  # no temporary left
 
 
-def test_chunked_publish_survives_kills_and_expiries(emu: Emulator, tmp_path: Path) -> None:
-    """16 blocks; every 5th append meets a killed session (401002) and the whole world's
-    sessions are expired twice from the progress callback: no failure, one upload session,
-    every block appended exactly once, the same bytes back."""
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        {"kind": "kill_session"},  # the session really ends: 401002
+        {"kind": "status", "status": 401, "body": "xml"},  # 401000, answered in front of it
+    ],
+    ids=["killed-401002", "refused-401000"],
+)
+def test_chunked_publish_survives_kills_and_expiries(
+    emu: Emulator, tmp_path: Path, refusal: dict[str, Any]
+) -> None:
+    """16 blocks; every 5th append is refused with a 401 and the whole world's sessions are
+    expired twice from the progress callback: no failure, one upload session, every block
+    appended exactly once, the same bytes back."""
     source = make_file(tmp_path, "Big.twbx", 1024 * KB)
     emu.set_faults(
         [
-            {"kind": "kill_session", "path": UPLOAD, "method": "PUT", "every": 5},
+            {**refusal, "path": UPLOAD, "method": "PUT", "every": 5},
             counter("fileUploads$", "POST"),
             counter(UPLOAD, "PUT"),
         ]
@@ -196,9 +209,9 @@ def test_ambiguous_append_failure_restarts_and_never_resends_the_block(
     "refusal",
     [
         {"kind": "kill_session"},  # the session really ends: 401002
-        {"kind": "status", "status": 401, "body": "xml"},  # a 401 answered in front of it
+        {"kind": "status", "status": 401, "body": "xml"},  # 401000, answered in front of it
     ],
-    ids=["killed-401002", "status-401"],
+    ids=["killed-401002", "refused-401000"],
 )
 def test_download_across_a_401_and_a_dropped_connection(
     emu: Emulator, tmp_path: Path, refusal: dict[str, Any]
@@ -236,10 +249,18 @@ def refresh(tab: tabsession.Client) -> str:
     return str(tab.post(f"workbooks/{workbook['id']}/refresh", json={})["job"]["id"])
 
 
-def test_wait_for_job_outlives_two_sessions(tmp_path: Path) -> None:
+EXPIRED_CODES = ["401002"] + (
+    ["401000"] if "expired_code" in {f.name for f in dataclasses.fields(EmulatorConfig)} else []
+)
+"""The codes an expired session gets: the emulator's `expired_code` knob, where it has one."""
+
+
+@pytest.mark.parametrize("expired_code", EXPIRED_CODES)
+def test_wait_for_job_outlives_two_sessions(expired_code: str) -> None:
     """A 40 s refresh; each poll moves the emulated clock 15 s and a 15 s session lifetime ends
     the session between polls: the wait returns Success, with one sign-in per expiry."""
-    with emulator(job_duration=40.0, session_lifetime=15.0) as emu, instant_waits():
+    knobs: dict[str, Any] = {} if expired_code == "401002" else {"expired_code": expired_code}
+    with emulator(job_duration=40.0, session_lifetime=15.0, **knobs) as emu, instant_waits():
         with tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
             job_id = refresh(tab)
             seen: list[str] = []
@@ -253,7 +274,7 @@ def test_wait_for_job_outlives_two_sessions(tmp_path: Path) -> None:
         assert str(job["finishCode"]) == "0"
         assert len(seen) >= 3
         assert stats["sessions_expired"] >= 2
-        refusals = stats["error_codes"].get("401002", 0)
+        refusals = stats["error_codes"].get(expired_code, 0)
         assert refusals >= 2
         assert stats["signins"] == 1 + refusals  # one sign-in per expiry met
 
@@ -436,3 +457,72 @@ def test_a_cancelled_job_raises_job_cancelled_and_a_timeout_job_timeout(emu: Emu
         with pytest.raises(JobTimeout):
             tab.wait_for_job(job_id, timeout=10)
         assert clock.monotonic() == pytest.approx(10)  # waits of 1, 1.5, 2.25, 3.375, then 1.875
+
+
+class _CutBody(httpx.SyncByteStream):
+    """The first `limit` bytes of a real body, then a dropped connection or a silent end."""
+
+    def __init__(self, inner: httpx.SyncByteStream, limit: int, how: str) -> None:
+        self.inner, self.limit, self.how = inner, limit, how
+
+    def __iter__(self) -> Iterator[bytes]:
+        sent = 0
+        for chunk in self.inner:
+            yield chunk
+            sent += len(chunk)
+            if sent >= self.limit:
+                if self.how == "drop":
+                    raise httpx.ReadError("connection reset mid-body")
+                return  # ends short of its Content-Length
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _CutFirstDownload(httpx.BaseTransport):
+    """Real HTTP to the emulator; the first download's body is cut after 256 KiB."""
+
+    def __init__(self, how: str) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.how = how
+        self.cuts = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.path.endswith("/content") and self.cuts == 0:
+            self.cuts += 1
+            assert isinstance(response.stream, httpx.SyncByteStream)
+            return httpx.Response(
+                response.status_code,
+                headers=response.headers,
+                stream=_CutBody(response.stream, 256 * KB, self.how),
+                extensions=response.extensions,
+            )
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("how", ["drop", "short"])
+def test_a_body_cut_mid_stream_means_a_fresh_download(
+    emu: Emulator, tmp_path: Path, how: str
+) -> None:
+    source = make_file(tmp_path, "Cut.twbx", 1024 * KB)
+    transport = _CutFirstDownload(how)
+    seen: list[int] = []
+    with (
+        httpx.Client(transport=transport) as http,
+        instant_waits(),
+        tabsession.Client(emu.url, pat(), http_client=http) as tab,
+    ):
+        workbook = tab.publish_workbook(source, project_id=default_project(tab))
+        dest = tab.download_workbook(
+            workbook["id"], tmp_path / "back.twbx", on_progress=lambda d, t: seen.append(d)
+        )
+        retries = tab.stats.retries
+    assert transport.cuts == 1
+    assert retries == 1  # the sender's retry of an idempotent GET
+    assert seen.count(0) == 2  # the fresh download started from zero
+    assert sha(dest) == sha(source)
+    assert sorted(os.listdir(tmp_path)) == ["Cut.twbx", "back.twbx"]
