@@ -526,3 +526,34 @@ def test_a_body_cut_mid_stream_means_a_fresh_download(
     assert seen.count(0) == 2  # the fresh download started from zero
     assert sha(dest) == sha(source)
     assert sorted(os.listdir(tmp_path)) == ["Cut.twbx", "back.twbx"]
+
+
+def test_a_404_on_the_commit_for_another_reason_is_not_an_upload_restart(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    source = make_file(tmp_path, "Orphan.twbx", 256 * KB)
+    emu.set_faults([counter("fileUploads$", "POST"), counter(UPLOAD, "PUT")])
+    with tabsession.Client(emu.url, pat()) as tab, pytest.raises(NotFound) as caught:
+        tab.publish_workbook(
+            source, project_id="no-such-project", chunk_size=64 * KB, chunked_above=64 * KB
+        )
+    assert caught.value.code == "404005"
+    assert matched(emu) == [1, 4]  # one upload, its 4 blocks, no restart
+
+
+def test_a_404_on_the_commit_with_the_upload_alive_is_raised(emu: Emulator, tmp_path: Path) -> None:
+    """A commit's 404 with an unknown code: an empty append shows the upload still exists,
+    so the 404 is about something else and is raised, without a restart."""
+    source = make_file(tmp_path, "Odd.twbx", 256 * KB)
+    emu.set_faults(
+        [
+            {"kind": "status", "status": 404, "path": r"workbooks$", "method": "POST"},
+            counter("fileUploads$", "POST"),
+            counter(UPLOAD, "PUT"),
+        ]
+    )
+    with tabsession.Client(emu.url, pat()) as tab, pytest.raises(NotFound):
+        tab.publish_workbook(
+            source, project_id=default_project(tab), chunk_size=64 * KB, chunked_above=64 * KB
+        )
+    assert matched(emu) == [1, 1, 4 + 1]  # one commit, one upload, its blocks and the probe

@@ -6,7 +6,8 @@ Chunked: `POST fileUploads` opens an upload session, each block goes in one
 
 - a 401 at any step: the request flow signs in again and replays that step (Tableau refused
   it before acting), so the same upload goes on;
-- the upload session is gone (404 on an append or on the commit, e.g. a server whose uploads
+- the upload session is gone (404 on an append; on the commit, a 404 other than "project not
+  found" for which an empty append to the upload gets a 404 too; e.g. a server whose uploads
   end with their auth session): the upload starts again from the first block, once;
 - an append that fails ambiguously (5xx, a connection dropped after sending): Tableau may or may
   not have appended it, and appending is not idempotent, so the block is never resent to that
@@ -59,6 +60,9 @@ MAX_BLOCKS = 1000
 """Tableau limits a file to 1000 appended blocks: a bigger file gets bigger blocks."""
 MAX_RESTARTS = 3
 """Upload sessions started again after ambiguous append failures, at most."""
+
+PROJECT_NOT_FOUND = "404005"
+"""Tableau's code for a project that does not exist (a commit's 404 that no restart cures)."""
 
 Kind = Literal["workbooks", "datasources"]
 _ELEMENT = {"workbooks": "workbook", "datasources": "datasource"}
@@ -247,7 +251,11 @@ def _chunked(core: ClientCore, spec: PublishSpec, size: int) -> Flow[Response]:
                     headers=_multipart_headers(content_type),
                 )
             )
-        except NotFound:
+        except NotFound as exc:
+            if step == "commit" and (
+                exc.code == PROJECT_NOT_FOUND or (yield from _upload_alive(core, upload_id))
+            ):
+                raise  # the 404 names something else: starting again would not help
             if gone_restarts >= 1:
                 raise
             gone_restarts += 1
@@ -263,6 +271,17 @@ def _chunked(core: ClientCore, spec: PublishSpec, size: int) -> Flow[Response]:
             upload_id=upload_id,
             reason=reason,
         )
+
+
+def _upload_alive(core: ClientCore, upload_id: str) -> Flow[bool]:
+    """Whether the upload session still exists, after a 404 on the commit: Tableau does not
+    document which code says "upload session gone", so an empty block is appended to it (a
+    404 again means it is gone; the upload is abandoned either way)."""
+    try:
+        yield from _append(core, upload_id, *_append_body(b""))
+    except NotFound:
+        return False
+    return True
 
 
 def _open_upload(core: ClientCore) -> Flow[str]:
