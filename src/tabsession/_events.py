@@ -2,7 +2,8 @@
 structured `extra`, and an optional hook called for every event.
 
 Event names: `signin`, `signin_failed`, `refresh`, `replay`, `retry`, `wait`, `contention`,
-`pat_expiring`, `advisory_refresh_failed`, `signout`. Fields never include a secret or a token.
+`pat_expiring`, `advisory_refresh_failed`, `signout`; from the long operations `upload_restart`,
+`download_restart` and `job_wait`. Fields never include a secret or a token.
 """
 
 from __future__ import annotations
