@@ -315,14 +315,19 @@ def test_wait_for_job_waits_out_a_429_with_retry_after(emu: Emulator) -> None:
     assert waits[0] == 7.0
 
 
-def test_timeout_and_validation() -> None:
+def test_bad_arguments_are_configuration_errors_before_anything_is_sent(tmp_path: Path) -> None:
     from tabsession.errors import ConfigurationError
 
-    with emulator() as emu, tabsession.Client(emu.url, pat(), **KILLS_ARE_DELIBERATE) as tab:
+    with emulator() as emu, tabsession.Client(emu.url, pat()) as tab:
         with pytest.raises(ConfigurationError):
             tab.publish_workbook("book.pdf", project_id="p")
         with pytest.raises(ConfigurationError):
             tab.publish_workbook("book.twbx", project_id="p", mode="Append")
+        with pytest.raises(ConfigurationError, match="cannot read"):
+            tab.publish_workbook(tmp_path / "missing.twbx", project_id="p")
+        with pytest.raises(ConfigurationError, match="cannot write"):
+            tab.download("workbooks/x/content", tmp_path / "no" / "such" / "dir.twbx")
+        assert emu.stats()["requests"] == 0
 
 
 def test_async_client_publishes_downloads_and_waits(tmp_path: Path) -> None:

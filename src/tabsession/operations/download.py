@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from tabsession._effects import Flow, is_directory, make_temp, remove_file, replace_file
-from tabsession.errors import TransportError
+from tabsession.errors import ConfigurationError, TransportError
 from tabsession.operations.sink import FileSink, Progress
 
 if TYPE_CHECKING:
@@ -65,7 +65,10 @@ def download_flow(
     """GET `path` into `dest` (a file, or an existing directory); returns the file's path."""
     target = os.fspath(dest)
     into = target if (yield from is_directory(target)) else None
-    temp = yield from make_temp(os.path.join(into, "download") if into is not None else target)
+    try:
+        temp = yield from make_temp(os.path.join(into, "download") if into is not None else target)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write the download beside {target!r}: {exc}") from None
     try:
         sink = FileSink(temp, on_progress)
         starts = 0

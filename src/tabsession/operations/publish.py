@@ -190,7 +190,10 @@ def _report(progress: Progress | None, done: int, total: int) -> None:
 def publish_flow(core: ClientCore, spec: PublishSpec) -> Flow[dict[str, Any]]:
     """Publish `spec.path`; the new item (`workbook`/`datasource` as parsed JSON), or the job
     when `spec.as_job`."""
-    size = yield from file_size(spec.path)
+    try:
+        size = yield from file_size(spec.path)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {spec.path!r}: {exc}") from None
     if size <= spec.chunked_above:
         response = yield from _single(core, spec, size)
     else:
