@@ -1,9 +1,10 @@
 """Publish and download throughput of tabsession's long operations, side by side with TSC's
 publish and a raw httpx stream of the same file.
 
-Issue 11 goals: a 200 MB publish and download with flat memory (peak Python heap far below
-the file size), throughput comparable to TSC's publish (the same emulator, the same file)
-and to a raw httpx stream.
+Issue 11 goals: a 200 MB publish and download with flat memory (peak Python heap at most
+three blocks for a publish, a few MiB for a download, whatever the file's size), publish
+throughput at least TSC's (the same emulator, the same file), download throughput within 10 %
+of a raw httpx stream into a new file (the disk writes dominate on a loaded machine).
 
 The emulator runs as the real command in its own process (`--max-stored-mb 2048`). Rounds
 alternate the compared variants; each value is the median MB/s over the rounds (MB = 10^6
@@ -67,6 +68,30 @@ def _row(name: str, size: int, seconds: list[float], peak: int, notes: str) -> R
         "value": round(rate, 1),
         "unit": "MB/s",
         "notes": f"{notes}; median of {len(seconds)}; peak Python heap {peak / 2**20:.1f} MiB",
+    }
+
+
+def _verdict(ok: bool) -> str:
+    return "goal met" if ok else "GOAL MISSED"
+
+
+def _ratio(name: str, value: float, goal: float, notes: str) -> Row:
+    return {
+        "name": name,
+        "value": round(value, 2),
+        "unit": "ratio",
+        "goal": f">= {goal}",
+        "notes": f"{_verdict(value >= goal)}; {notes}",
+    }
+
+
+def _heap(name: str, peak: int, limit: int, notes: str) -> Row:
+    return {
+        "name": name,
+        "value": round(peak / 2**20, 1),
+        "unit": "MiB",
+        "goal": f"<= {limit / 2**20:g}",
+        "notes": f"{_verdict(peak <= limit)}; {notes}",
     }
 
 
@@ -138,13 +163,20 @@ def run(quick: bool = False) -> list[dict[str, object]]:
             )
         )
         rows.append(
-            {
-                "name": "publish: tabsession / TSC throughput",
-                "value": round(median(theirs_s) / median(ours_s), 2),
-                "unit": "ratio",
-                "goal": ">= 1.0",
-                "notes": "higher is faster",
-            }
+            _ratio(
+                "publish: tabsession / TSC throughput",
+                median(theirs_s) / median(ours_s),
+                1.0,
+                "higher is faster",
+            )
+        )
+        rows.append(
+            _heap(
+                f"publish {size_mib} MiB: peak Python heap",
+                ours_peak,
+                3 * 8 * 2**20,
+                "at most three 8 MiB blocks, whatever the file's size",
+            )
         )
 
         ours()
@@ -161,6 +193,7 @@ def run(quick: bool = False) -> list[dict[str, object]]:
 
         def raw() -> None:
             headers = {"X-Tableau-Auth": tab.token()}
+            dest.unlink(missing_ok=True)  # a new file, as tabsession writes one
             with (
                 raw_client.stream("GET", content, headers=headers) as answer,
                 dest.open("wb") as out,
@@ -178,12 +211,13 @@ def run(quick: bool = False) -> list[dict[str, object]]:
                 f"long_operations: download round {number + 1}: {down_s[-1]:.2f}s / "
                 f"raw {raw_s[-1]:.2f}s"
             )
+        down_peak = _peak(download)
         rows.append(
             _row(
                 f"download_workbook {size_mib} MiB",
                 size,
                 down_s,
-                _peak(download),
+                down_peak,
                 "tabsession, temp file + rename",
             )
         )
@@ -193,17 +227,24 @@ def run(quick: bool = False) -> list[dict[str, object]]:
                 size,
                 raw_s,
                 _peak(raw),
-                "httpx.Client.stream, iter_raw to a file",
+                "httpx.Client.stream, iter_raw to a new file",
             )
         )
         rows.append(
-            {
-                "name": "download: tabsession / raw httpx throughput",
-                "value": round(median(raw_s) / median(down_s), 2),
-                "unit": "ratio",
-                "goal": ">= 0.9",
-                "notes": "higher is faster",
-            }
+            _ratio(
+                "download: tabsession / raw httpx throughput",
+                median(raw_s) / median(down_s),
+                0.9,
+                "higher is faster; both write a new file",
+            )
+        )
+        rows.append(
+            _heap(
+                f"download {size_mib} MiB: peak Python heap",
+                down_peak,
+                4 * 2**20,
+                "flat: the body goes to disk as it arrives",
+            )
         )
         raw_client.close()
         clean()
