@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -562,3 +562,66 @@ def test_a_404_on_the_commit_with_the_upload_alive_is_raised(emu: Emulator, tmp_
             source, project_id=default_project(tab), chunk_size=64 * KB, chunked_above=64 * KB
         )
     assert matched(emu) == [1, 1, 4 + 1]  # one commit, one upload, its blocks and the probe
+
+
+class _AsyncCutBody(httpx.AsyncByteStream):
+    def __init__(self, inner: httpx.AsyncByteStream, limit: int) -> None:
+        self.inner, self.limit = inner, limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        sent = 0
+        async for chunk in self.inner:
+            yield chunk
+            sent += len(chunk)
+            if sent >= self.limit:
+                raise httpx.ReadError("connection reset mid-body")
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _AsyncCutFirstDownload(httpx.AsyncBaseTransport):
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.cuts = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.url.path.endswith("/content") and self.cuts == 0:
+            self.cuts += 1
+            assert isinstance(response.stream, httpx.AsyncByteStream)
+            return httpx.Response(
+                response.status_code,
+                headers=response.headers,
+                stream=_AsyncCutBody(response.stream, 256 * KB),
+                extensions=response.extensions,
+            )
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_async_download_cut_mid_stream_and_into_a_directory(emu: Emulator, tmp_path: Path) -> None:
+    source = make_file(tmp_path, "Cut async.twbx", 2048 * KB)
+    transport = _AsyncCutFirstDownload()
+
+    async def main() -> str:
+        async with (
+            httpx.AsyncClient(transport=transport) as http,
+            tabsession.AsyncClient(emu.url, pat(), http_client=http) as tab,
+        ):
+            projects = await tab.get("projects", params={"filter": "name:eq:Default"})
+            workbook = await tab.publish_workbook(
+                source, project_id=projects["projects"]["project"][0]["id"]
+            )
+            folder = tmp_path / "out"
+            folder.mkdir()
+            return await tab.download_workbook(workbook["id"], folder)
+
+    with instant_waits():
+        saved = asyncio.run(main())
+    assert transport.cuts == 1
+    assert saved == str(tmp_path / "out" / "Cut async.twbx")
+    assert sha(saved) == sha(source)
+    assert os.listdir(tmp_path / "out") == ["Cut async.twbx"]
