@@ -27,6 +27,11 @@ from tabsession.testing import instant_waits
 from ._support import counter, emulator, fired, matched, pat
 
 KB = 1024
+EXPIRED_CODES = ["401002"] + (
+    ["401000"] if "expired_code" in {f.name for f in dataclasses.fields(EmulatorConfig)} else []
+)
+"""The codes an expired session gets: the emulator's `expired_code` knob, where it has one."""
+
 KILLS_ARE_DELIBERATE: dict[str, Any] = {"breaker": None}
 """These tests end sessions milliseconds after their sign-in, on purpose: the PAT-contention
 breaker (rule R10) would rightly call that contention, so it is off here."""
@@ -249,12 +254,6 @@ def refresh(tab: tabsession.Client) -> str:
     return str(tab.post(f"workbooks/{workbook['id']}/refresh", json={})["job"]["id"])
 
 
-EXPIRED_CODES = ["401002"] + (
-    ["401000"] if "expired_code" in {f.name for f in dataclasses.fields(EmulatorConfig)} else []
-)
-"""The codes an expired session gets: the emulator's `expired_code` knob, where it has one."""
-
-
 @pytest.mark.parametrize("expired_code", EXPIRED_CODES)
 def test_wait_for_job_outlives_two_sessions(expired_code: str) -> None:
     """A 40 s refresh; each poll moves the emulated clock 15 s and a 15 s session lifetime ends
@@ -375,7 +374,10 @@ def test_rate_limited_wait_without_hint_uses_the_interval(emu: Emulator) -> None
     assert issubclass(RateLimited, tabsession.TableauError)
 
 
-def test_an_80_mb_workbook_outlives_several_15_s_sessions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("expired_code", EXPIRED_CODES)
+def test_an_80_mb_workbook_outlives_several_15_s_sessions(
+    tmp_path: Path, expired_code: str
+) -> None:
     """Above Tableau's 64 MB one-request limit, with the default chunk size (10 blocks of 8 MiB)
     on a server whose sessions end 15 s after sign-in: each block moves the emulated clock 8 s
     (a slow link), so the upload spans several session lifetimes, plus one forced expiry.
@@ -386,7 +388,8 @@ def test_an_80_mb_workbook_outlives_several_15_s_sessions(tmp_path: Path) -> Non
         for _ in range(size // (1024 * KB)):
             file.write(os.urandom(1024 * KB))
     forced: list[int] = []
-    with emulator(session_lifetime=15.0, lifetime_kind="absolute") as emu:
+    knobs: dict[str, Any] = {} if expired_code == "401002" else {"expired_code": expired_code}
+    with emulator(session_lifetime=15.0, lifetime_kind="absolute", **knobs) as emu:
         emu.set_faults([counter("fileUploads$", "POST"), counter(UPLOAD, "PUT")])
 
         def progress(done: int, total: int | None) -> None:
@@ -402,7 +405,7 @@ def test_an_80_mb_workbook_outlives_several_15_s_sessions(tmp_path: Path) -> Non
             stats = emu.stats()
             assert len(named(tab, "Huge")) == 1
             tab.download_workbook(workbook["id"], tmp_path / "back.twbx")
-        refusals = stats["error_codes"].get("401002", 0)
+        refusals = stats["error_codes"].get(expired_code, 0)
         assert forced == [1]
         assert stats["sessions_expired"] >= 3  # two lifetimes ran out, one forced
         assert refusals >= 3
