@@ -14,5 +14,6 @@ BENCHMARKS = (
     "shared_sessions",
     "tsc_overhead",
     "proxy_overhead",
+    "long_operations",
 )
 """Module names, in the order `python -m benchmarks` runs them."""

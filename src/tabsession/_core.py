@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tabsession._config import ClientConfig
@@ -39,6 +39,9 @@ from tabsession.session import SessionInfo
 from tabsession.stores.base import StoredSession, session_key
 from tabsession.transport.retry import RetryPolicy
 from tabsession.transport.sender import Sender, origin_of
+
+if TYPE_CHECKING:
+    from tabsession.operations.sink import FileSink
 
 __all__ = ["ClientCore", "normalize_server"]
 
@@ -203,6 +206,8 @@ class ClientCore:
         json_body: Any = None,
         content: Any = None,
         headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        sink: FileSink | None = None,
     ) -> Flow[Response]:
         """One API call (R2): lazy sign-in, send with retries, on 401 a new session (single
         flight) and a replay; errors raised as `tabsession.errors` classes.
@@ -210,7 +215,11 @@ class ClientCore:
         A 401 means Tableau did not act, so every method is replayed. A replay is sent again
         only when the session that refused it is newer than the one that refused before (a
         distinct expiry), at most `MAX_REPLAYS` times; the same session refusing twice raises
-        `SessionExpired` at once."""
+        `SessionExpired` at once.
+
+        `idempotent=False` keeps a method the HTTP verb calls idempotent (an upload's PUT append)
+        from being resent after a 5xx or a dropped connection. `sink` streams a 2xx body into a
+        file instead of memory (downloads)."""
         method = method.upper()
         body, content_type, replayable = self.encode_body(json_body, content)
         retry = None if replayable else _NO_RETRY
@@ -229,6 +238,8 @@ class ClientCore:
                     params=params,
                     content=body,
                     retry=retry,
+                    idempotent=idempotent,
+                    sink=sink,
                 )
             finally:
                 manager.sending(live, -1)

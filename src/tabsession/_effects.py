@@ -15,23 +15,37 @@ ordinary try/except (and release locks in `finally`).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tabsession._httpx import Request, Response
 from tabsession.stores.base import StoredSession
 
+if TYPE_CHECKING:
+    from tabsession.operations.sink import FileSink
+
 __all__ = [
     "Acquire",
     "Effect",
+    "FileOp",
+    "FileSize",
     "Flow",
+    "IsDirectory",
     "Load",
+    "MakeTemp",
     "Now",
     "Publish",
+    "ReadBlock",
     "Release",
+    "RemoveFile",
+    "ReplaceFile",
     "Resolve",
     "Send",
+    "SendTo",
     "Sleep",
     "StoreEffect",
     "Touch",
@@ -39,12 +53,19 @@ __all__ = [
     "acquire",
     "drive",
     "drive_async",
+    "file_size",
+    "is_directory",
     "load",
+    "make_temp",
     "now",
     "publish",
+    "read_block",
     "release",
+    "remove_file",
+    "replace_file",
     "resolve",
     "send",
+    "send_to",
     "sleep",
     "touch",
     "wait",
@@ -58,6 +79,16 @@ class Send:
     """Send `request`; the result is the `Response` with its body read."""
 
     request: Request
+
+
+@dataclass(frozen=True, slots=True)
+class SendTo:
+    """Send `request`; a 2xx body is streamed into `sink` (never held in memory, never capped by
+    the client's body limit), any other body is read as for `Send`. The result is the
+    `Response`, whose `content` is empty when the body went to the sink."""
+
+    request: Request
+    sink: FileSink
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +178,84 @@ class Wait(StoreEffect):
         return store.wait(self.key, self.generation, self.timeout)
 
 
-Effect = Send | Sleep | Resolve | StoreEffect
+class FileOp:
+    """Local file I/O (reading a block, replacing a file). `run()` performs it, blocking: the
+    blocking client calls it directly, the async client in a worker thread."""
+
+    __slots__ = ()
+
+    def run(self) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class FileSize(FileOp):
+    path: str
+
+    def run(self) -> int:
+        return os.stat(self.path).st_size
+
+
+@dataclass(frozen=True, slots=True)
+class IsDirectory(FileOp):
+    path: str
+
+    def run(self) -> bool:
+        return os.path.isdir(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBlock(FileOp):
+    """At most `size` bytes of `path` from `offset` (fewer at the end of the file)."""
+
+    path: str
+    offset: int
+    size: int
+
+    def run(self) -> bytes:
+        with open(self.path, "rb") as file:
+            file.seek(self.offset)
+            return file.read(self.size)
+
+
+@dataclass(frozen=True, slots=True)
+class MakeTemp(FileOp):
+    """A new empty file beside `dest` (same directory, so a rename onto `dest` is atomic)."""
+
+    dest: str
+
+    def run(self) -> str:
+        directory = os.path.dirname(os.path.abspath(self.dest))
+        handle, path = tempfile.mkstemp(
+            prefix=f".{os.path.basename(self.dest)}.", suffix=".part", dir=directory
+        )
+        os.close(handle)
+        return path
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceFile(FileOp):
+    """Rename `source` onto `target` in one step (atomic on one file system)."""
+
+    source: str
+    target: str
+
+    def run(self) -> None:
+        os.replace(self.source, self.target)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveFile(FileOp):
+    """Remove `path` if it exists."""
+
+    path: str
+
+    def run(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.path)
+
+
+Effect = Send | SendTo | Sleep | Resolve | StoreEffect | FileOp
 Flow = Generator[Effect, Any, T]
 
 
@@ -157,6 +265,39 @@ Flow = Generator[Effect, Any, T]
 def send(request: Request) -> Flow[Response]:
     response: Response = yield Send(request)
     return response
+
+
+def send_to(request: Request, sink: FileSink) -> Flow[Response]:
+    response: Response = yield SendTo(request, sink)
+    return response
+
+
+def file_size(path: str) -> Flow[int]:
+    size: int = yield FileSize(path)
+    return size
+
+
+def is_directory(path: str) -> Flow[bool]:
+    found: bool = yield IsDirectory(path)
+    return found
+
+
+def read_block(path: str, offset: int, size: int) -> Flow[bytes]:
+    data: bytes = yield ReadBlock(path, offset, size)
+    return data
+
+
+def make_temp(dest: str) -> Flow[str]:
+    path: str = yield MakeTemp(dest)
+    return path
+
+
+def replace_file(source: str, target: str) -> Flow[None]:
+    yield ReplaceFile(source, target)
+
+
+def remove_file(path: str) -> Flow[None]:
+    yield RemoveFile(path)
 
 
 def sleep(seconds: float) -> Flow[None]:

@@ -2,7 +2,8 @@
 structured `extra`, and an optional hook called for every event.
 
 Event names: `signin`, `signin_failed`, `refresh`, `replay`, `retry`, `wait`, `contention`,
-`pat_expiring`, `advisory_refresh_failed`, `signout`. Fields never include a secret or a token.
+`pat_expiring`, `advisory_refresh_failed`, `signout`; from the long operations `upload_restart`,
+`download_restart` and `job_wait`. Fields never include a secret or a token.
 
 `contention` and `pat_expiring` also go through `warnings.warn` (`ContentionWarning`,
 `PatExpiryWarning`), once per cause per client: a library logger without handlers shows

@@ -14,6 +14,7 @@ from httpx import (
     AsyncClient,
     AsyncHTTPTransport,
     BaseTransport,
+    ByteStream,
     Client,
     ConnectError,
     ConnectTimeout,
@@ -54,6 +55,7 @@ __all__ = [
     "create_ssl_context",
     "httpcore",
     "httpx",
+    "release_request_body",
     "request_was_not_sent",
 ]
 
@@ -64,3 +66,16 @@ def request_was_not_sent(exc: BaseException) -> bool:
     Such a request cannot have had an effect, so it is safe to send again whatever its method.
     """
     return isinstance(exc, (ConnectError, ConnectTimeout, PoolTimeout))
+
+
+def release_request_body(request: Request) -> None:
+    """Let go of a sent request's body. httpx keeps each response in reference cycles (the
+    response and its stream, the connection pool's record of the request) that hold the
+    request's byte stream, so a large body (an upload block) would stay in memory until a full
+    garbage collection. The stream object is shared with httpcore's copy of the request, so it
+    is emptied in place."""
+    stream = request.stream
+    if isinstance(stream, ByteStream) and hasattr(stream, "_stream"):
+        stream._stream = b""
+    if "_content" in vars(request):
+        request._content = b""

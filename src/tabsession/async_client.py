@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -15,7 +16,17 @@ from typing import Any, TypeVar, cast
 from tabsession import testing
 from tabsession._base_client import BaseClient
 from tabsession._config import DEFAULT_BREAKER, ClientConfig, Default
-from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreEffect, drive_async
+from tabsession._effects import (
+    Effect,
+    FileOp,
+    Flow,
+    Resolve,
+    Send,
+    SendTo,
+    Sleep,
+    StoreEffect,
+    drive_async,
+)
 from tabsession._events import EventHook
 from tabsession._httpx import AsyncClient as HttpAsyncClient
 from tabsession._httpx import Limits, Request, Response, Timeout, TimeoutException
@@ -24,6 +35,17 @@ from tabsession.auth.credentials import Credential
 from tabsession.auth.policy import SessionPolicy
 from tabsession.clock import Clock
 from tabsession.errors import BadRequest
+from tabsession.operations.download import download_flow
+from tabsession.operations.graphql import CursorPager, graphql_flow
+from tabsession.operations.jobs import JobProgress, wait_flow
+from tabsession.operations.publish import (
+    DEFAULT_CHUNK_SIZE,
+    SINGLE_REQUEST_LIMIT,
+    Kind,
+    PublishSpec,
+    publish_flow,
+)
+from tabsession.operations.sink import BoundedBody, FileSink, Progress, error_response
 from tabsession.pagination import (
     DEFAULT_PAGE_SIZE,
     AsyncPages,
@@ -50,6 +72,7 @@ from tabsession.transport.retry import RetryPolicy
 __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
+_WRITE_BATCH = 1024 * 1024
 
 
 class AsyncClient(BaseClient):
@@ -140,14 +163,50 @@ class AsyncClient(BaseClient):
         match effect:
             case Send(request):
                 return await self._send(request)
+            case SendTo(request, sink):
+                return await self._send_to(request, sink)
             case StoreEffect():
                 return await effect.call(self._store)
+            case FileOp():
+                return await asyncio.to_thread(effect.run)
             case Sleep(seconds):
                 if not testing.waits_are_instant():
                     await self._sleep(seconds)
                 return None
             case Resolve(value):
                 return (await value) if inspect.isawaitable(value) else value
+
+    async def _send_to(self, request: Request, sink: FileSink) -> Response:
+        """Like `Client._send_to`; the file is written from a worker thread, about 1 MiB at a
+        time, so the event loop never waits on the disk."""
+        response = await self._http.send(request, stream=True, follow_redirects=False)
+        try:
+            if not 200 <= response.status_code < 300:
+                body = BoundedBody()
+                async for chunk in response.aiter_bytes():
+                    if not body.add(chunk):
+                        break
+                return error_response(response, body.bytes())
+            writer = await asyncio.to_thread(sink.open, response)
+            try:
+                batch: list[bytes] = []
+                held = 0
+                chunks = response.aiter_bytes() if sink.encoded(response) else response.aiter_raw()
+                async for chunk in chunks:
+                    batch.append(chunk)
+                    held += len(chunk)
+                    if held >= _WRITE_BATCH:
+                        await asyncio.to_thread(writer.write, b"".join(batch))
+                        batch, held = [], 0
+                if batch:
+                    await asyncio.to_thread(writer.write, b"".join(batch))
+            except BaseException:
+                writer.abort()
+                raise
+            writer.finish()
+            return response
+        finally:
+            await response.aclose()
 
     async def _send(self, request: Request) -> Response:
         """One exchange, streamed and bounded (`transport.bounds`): the body is decoded and
@@ -331,6 +390,158 @@ class AsyncClient(BaseClient):
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+
+    # -- long operations (tabsession.operations) ------------------------------------------------
+
+    async def publish_workbook(
+        self,
+        file: str | os.PathLike[str],
+        *,
+        project_id: str,
+        name: str | None = None,
+        mode: str = "CreateNew",
+        as_job: bool = False,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunked_above: int = SINGLE_REQUEST_LIMIT,
+        on_progress: Progress | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Like `Client.publish_workbook`."""
+        return await self._publish(
+            "workbooks",
+            file,
+            project_id,
+            name,
+            mode,
+            as_job,
+            chunk_size,
+            chunked_above,
+            on_progress,
+            options,
+        )
+
+    async def publish_datasource(
+        self,
+        file: str | os.PathLike[str],
+        *,
+        project_id: str,
+        name: str | None = None,
+        mode: str = "CreateNew",
+        as_job: bool = False,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunked_above: int = SINGLE_REQUEST_LIMIT,
+        on_progress: Progress | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Like `Client.publish_datasource`."""
+        return await self._publish(
+            "datasources",
+            file,
+            project_id,
+            name,
+            mode,
+            as_job,
+            chunk_size,
+            chunked_above,
+            on_progress,
+            options,
+        )
+
+    async def _publish(
+        self,
+        kind: Kind,
+        file: str | os.PathLike[str],
+        project_id: str,
+        name: str | None,
+        mode: str,
+        as_job: bool,
+        chunk_size: int,
+        chunked_above: int,
+        on_progress: Progress | None,
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
+        self._check_open()
+        spec = PublishSpec.build(
+            kind,
+            file,
+            project_id=project_id,
+            name=name,
+            mode=mode,
+            as_job=as_job,
+            chunk_size=chunk_size,
+            chunked_above=chunked_above,
+            on_progress=on_progress,
+            attributes=options,
+        )
+        return await self._run(publish_flow(self._core, spec))
+
+    async def download(
+        self, path: str, dest: str | os.PathLike[str], *, on_progress: Progress | None = None
+    ) -> str:
+        """Like `Client.download`."""
+        self._check_open()
+        return await self._run(download_flow(self._core, path, dest, on_progress))
+
+    async def download_workbook(
+        self,
+        workbook_id: str,
+        dest: str | os.PathLike[str],
+        *,
+        on_progress: Progress | None = None,
+    ) -> str:
+        return await self.download(
+            f"workbooks/{workbook_id}/content", dest, on_progress=on_progress
+        )
+
+    async def download_datasource(
+        self,
+        datasource_id: str,
+        dest: str | os.PathLike[str],
+        *,
+        on_progress: Progress | None = None,
+    ) -> str:
+        return await self.download(
+            f"datasources/{datasource_id}/content", dest, on_progress=on_progress
+        )
+
+    async def wait_for_job(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        on_progress: JobProgress | None = None,
+    ) -> dict[str, Any]:
+        """Like `Client.wait_for_job`."""
+        self._check_open()
+        return await self._run(
+            wait_flow(self._core, job_id, timeout=timeout, on_progress=on_progress)
+        )
+
+    async def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> Any:
+        """Like `Client.graphql`."""
+        self._check_open()
+        return (await self._run(graphql_flow(self._core, query, variables))).data
+
+    def graphql_paginate(
+        self,
+        query: str,
+        *,
+        connection: str,
+        variables: Mapping[str, Any] | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Any]:
+        """Like `Client.graphql_paginate`, as an async iterator."""
+        self._check_open()
+        pager = CursorPager(connection, page_size, variables)
+        return self._graphql_pages(query, pager)
+
+    async def _graphql_pages(self, query: str, pager: CursorPager) -> AsyncIterator[Any]:
+        while not pager.done:
+            answer = await self._run(graphql_flow(self._core, query, pager.variables()))
+            nodes = pager.take(answer)
+            if nodes is not None:
+                for node in nodes:
+                    yield node
 
     async def server_info(self) -> dict[str, Any]:
         self._check_open()

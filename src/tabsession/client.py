@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -14,7 +15,17 @@ from typing import Any, TypeVar
 from tabsession import testing
 from tabsession._base_client import BaseClient
 from tabsession._config import DEFAULT_BREAKER, ClientConfig, Default
-from tabsession._effects import Effect, Flow, Resolve, Send, Sleep, StoreEffect, drive
+from tabsession._effects import (
+    Effect,
+    FileOp,
+    Flow,
+    Resolve,
+    Send,
+    SendTo,
+    Sleep,
+    StoreEffect,
+    drive,
+)
 from tabsession._events import EventHook
 from tabsession._httpx import Client as HttpClient
 from tabsession._httpx import Limits, Request, Response, Timeout, TimeoutException
@@ -23,6 +34,17 @@ from tabsession.auth.credentials import Credential
 from tabsession.auth.policy import SessionPolicy
 from tabsession.clock import Clock
 from tabsession.errors import BadRequest, ConfigurationError
+from tabsession.operations.download import download_flow
+from tabsession.operations.graphql import CursorPager, graphql_flow
+from tabsession.operations.jobs import JobProgress, wait_flow
+from tabsession.operations.publish import (
+    DEFAULT_CHUNK_SIZE,
+    SINGLE_REQUEST_LIMIT,
+    Kind,
+    PublishSpec,
+    publish_flow,
+)
+from tabsession.operations.sink import BoundedBody, FileSink, Progress, error_response
 from tabsession.pagination import (
     DEFAULT_PAGE_SIZE,
     PageInfo,
@@ -169,8 +191,12 @@ class Client(BaseClient):
         match effect:
             case Send(request):
                 return self._send(request)
+            case SendTo(request, sink):
+                return self._send_to(request, sink)
             case StoreEffect():
                 return effect.call(self._store)
+            case FileOp():
+                return effect.run()
             case Sleep(seconds):
                 if not testing.waits_are_instant():
                     self._sleep(seconds)
@@ -182,6 +208,29 @@ class Client(BaseClient):
                         close()
                     raise ConfigurationError("this credential provider is async: use AsyncClient")
                 return value
+
+    def _send_to(self, request: Request, sink: FileSink) -> Response:
+        """A 2xx body streamed into `sink` (the body cap does not apply); others read, bounded."""
+        response = self._http.send(request, stream=True, follow_redirects=False)
+        try:
+            if not 200 <= response.status_code < 300:
+                body = BoundedBody()
+                for chunk in response.iter_bytes():
+                    if not body.add(chunk):
+                        break
+                return error_response(response, body.bytes())
+            writer = sink.open(response)
+            chunks = response.iter_bytes() if sink.encoded(response) else response.iter_raw()
+            try:
+                for chunk in chunks:
+                    writer.write(chunk)
+            except BaseException:
+                writer.abort()
+                raise
+            writer.finish()
+            return response
+        finally:
+            response.close()
 
     def _send(self, request: Request) -> Response:
         """One exchange, streamed and bounded (`transport.bounds`): the body is decoded and
@@ -358,6 +407,183 @@ class Client(BaseClient):
             finally:
                 for future in pending:
                     future.cancel()
+
+    # -- long operations (tabsession.operations) ------------------------------------------------
+
+    def publish_workbook(
+        self,
+        file: str | os.PathLike[str],
+        *,
+        project_id: str,
+        name: str | None = None,
+        mode: str = "CreateNew",
+        as_job: bool = False,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunked_above: int = SINGLE_REQUEST_LIMIT,
+        on_progress: Progress | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Publish a `.twb`/`.twbx` into the project `project_id`; the new workbook (parsed
+        JSON), or its publish job with `as_job=True` (see `wait_for_job`).
+
+        `name` defaults to the file's name without extension. `mode`: "CreateNew" (a 409 if the
+        name exists) or "Overwrite". Files up to `chunked_above` bytes (default and maximum:
+        Tableau's 64 MB) go in one request, larger ones in `chunk_size` blocks (default 8 MiB;
+        memory holds one block). Sessions that end during the upload are renewed and the upload
+        goes on; an upload Tableau lost, or a block whose append failed ambiguously, restarts
+        the upload from the first block (never appending a block twice). `on_progress(done,
+        total)` gets bytes sent. Other keyword arguments become attributes of the request's
+        `workbook` element (`showTabs=True`, `description="..."`).
+        """
+        return self._publish(
+            "workbooks",
+            file,
+            project_id,
+            name,
+            mode,
+            as_job,
+            chunk_size,
+            chunked_above,
+            on_progress,
+            options,
+        )
+
+    def publish_datasource(
+        self,
+        file: str | os.PathLike[str],
+        *,
+        project_id: str,
+        name: str | None = None,
+        mode: str = "CreateNew",
+        as_job: bool = False,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunked_above: int = SINGLE_REQUEST_LIMIT,
+        on_progress: Progress | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Publish a `.tds`/`.tdsx`/`.tde`/`.hyper`, as `publish_workbook` does; `mode` may also
+        be "Append" (add an extract's rows to the existing data source)."""
+        return self._publish(
+            "datasources",
+            file,
+            project_id,
+            name,
+            mode,
+            as_job,
+            chunk_size,
+            chunked_above,
+            on_progress,
+            options,
+        )
+
+    def _publish(
+        self,
+        kind: Kind,
+        file: str | os.PathLike[str],
+        project_id: str,
+        name: str | None,
+        mode: str,
+        as_job: bool,
+        chunk_size: int,
+        chunked_above: int,
+        on_progress: Progress | None,
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
+        self._check_open()
+        spec = PublishSpec.build(
+            kind,
+            file,
+            project_id=project_id,
+            name=name,
+            mode=mode,
+            as_job=as_job,
+            chunk_size=chunk_size,
+            chunked_above=chunked_above,
+            on_progress=on_progress,
+            attributes=options,
+        )
+        return self._run(publish_flow(self._core, spec))
+
+    def download(
+        self, path: str, dest: str | os.PathLike[str], *, on_progress: Progress | None = None
+    ) -> str:
+        """GET `path` (e.g. `"workbooks/<id>/content"`) into the file `dest`, streamed: memory
+        stays flat and the body cap does not apply. The bytes go to a temporary file beside
+        `dest`, renamed onto it once complete; a session that ends or a connection that drops
+        means a fresh download. `dest` may be an existing directory: the file then keeps the
+        name the server gives it. `on_progress(done, total)` gets bytes received. Returns the
+        file's path."""
+        self._check_open()
+        return self._run(download_flow(self._core, path, dest, on_progress))
+
+    def download_workbook(
+        self,
+        workbook_id: str,
+        dest: str | os.PathLike[str],
+        *,
+        on_progress: Progress | None = None,
+    ) -> str:
+        """The workbook's file (`.twb`/`.twbx`) into `dest`; see `download`."""
+        return self.download(f"workbooks/{workbook_id}/content", dest, on_progress=on_progress)
+
+    def download_datasource(
+        self,
+        datasource_id: str,
+        dest: str | os.PathLike[str],
+        *,
+        on_progress: Progress | None = None,
+    ) -> str:
+        """The data source's file into `dest`; see `download`."""
+        return self.download(f"datasources/{datasource_id}/content", dest, on_progress=on_progress)
+
+    def wait_for_job(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        on_progress: JobProgress | None = None,
+    ) -> dict[str, Any]:
+        """Poll `jobs/{job_id}` until the job ends; the finished job (parsed JSON).
+
+        Polls start 1 s apart and slow down to every 30 s; expired sessions are renewed; 429s
+        are waited out (Retry-After, or the "retry after N minutes" in Tableau's answer).
+        Raises `JobFailed` or `JobCancelled` (with the job's `notes`), or `JobTimeout` after
+        `timeout` seconds (default: no limit). `on_progress(job)` sees every poll's answer.
+        """
+        self._check_open()
+        return self._run(wait_flow(self._core, job_id, timeout=timeout, on_progress=on_progress))
+
+    def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> Any:
+        """Run a Metadata API query; its `data`. Errors raise `GraphQLError` (Tableau's
+        messages in `.errors`); RATE_EXCEEDED is waited out; expired sessions are renewed."""
+        self._check_open()
+        return self._run(graphql_flow(self._core, query, variables)).data
+
+    def graphql_paginate(
+        self,
+        query: str,
+        *,
+        connection: str,
+        variables: Mapping[str, Any] | None = None,
+        page_size: int = 100,
+    ) -> Iterator[Any]:
+        """Every node of a Metadata API connection, page by page over `first`/`after`.
+
+        The query takes `$first: Int` and `$after: String`, passes them to the connection
+        named `connection` (e.g. `"workbooksConnection"`), and selects its `nodes`,
+        `pageInfo { hasNextPage endCursor }` and `totalCount`. A page cut by Tableau's node
+        limit is asked again at half the size; a total that does not match `totalCount` warns
+        (`MetadataTruncated`)."""
+        self._check_open()
+        pager = CursorPager(connection, page_size, variables)
+        return self._graphql_pages(query, pager)
+
+    def _graphql_pages(self, query: str, pager: CursorPager) -> Iterator[Any]:
+        while not pager.done:
+            answer = self._run(graphql_flow(self._core, query, pager.variables()))
+            nodes = pager.take(answer)
+            if nodes is not None:
+                yield from nodes
 
     def server_info(self) -> dict[str, Any]:
         """`serverInfo` (product version, REST API version); needs no sign-in."""

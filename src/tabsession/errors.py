@@ -7,6 +7,11 @@
     ├── VersionNegotiationFailed      GET serverinfo failed; pass api_version= to skip it
     ├── SessionContention             too many sign-ins in a window: another job uses the same PAT
     ├── StoreUnavailable              the shared token store cannot be reached
+    ├── JobError                      a job waited for by `wait_for_job` did not succeed
+    │   ├── JobFailed                 it ended with finishCode 1 (`.notes` says why)
+    │   ├── JobCancelled              it was cancelled (finishCode 2)
+    │   └── JobTimeout                `timeout` ran out first (the job may still finish)
+    ├── GraphQLError                  the Metadata API answered with errors (`.errors`)
     └── ResponseError                 the server answered with an error status
         ├── BadRequest                400: the request is wrong; never a sign-in problem
         ├── SignInFailed              401 on sign-in: wrong credentials, revoked PAT, wrong site
@@ -39,6 +44,11 @@ __all__ = [
     "Conflict",
     "ContentionWarning",
     "Forbidden",
+    "GraphQLError",
+    "JobCancelled",
+    "JobError",
+    "JobFailed",
+    "JobTimeout",
     "NotFound",
     "PatExpiryWarning",
     "RateLimited",
@@ -114,6 +124,65 @@ class SessionContention(TableauError):
 
 class StoreUnavailable(TableauError):
     """The token store (a Redis server, a state directory) cannot be used right now."""
+
+
+class JobError(TableauError):
+    """A job did not succeed. `job` is the job as Tableau last showed it (parsed JSON), `job_id`
+    its id, `notes` what Tableau wrote about it (may be empty)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job: dict[str, Any] | None = None,
+        job_id: str = "",
+        notes: str = "",
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.job = job or {}
+        self.job_id = job_id
+        self.notes = notes
+
+
+class JobFailed(JobError):
+    """The job ended in failure (finishCode 1)."""
+
+
+class JobCancelled(JobError):
+    """The job was cancelled (finishCode 2)."""
+
+
+class JobTimeout(JobError):
+    """`wait_for_job`'s timeout ran out before the job ended; it may still finish."""
+
+
+class GraphQLError(TableauError):
+    """The Metadata API answered a query with errors. `errors` holds Tableau's error objects
+    (`message`, `extensions.code`), `codes` their codes, `data` whatever partial data came."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        data: Any = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.errors = errors or []
+        self.data = data
+
+    @property
+    def codes(self) -> list[str]:
+        found: list[str] = []
+        for error in self.errors:
+            extensions = error.get("extensions") if isinstance(error, dict) else None
+            code = extensions.get("code") if isinstance(extensions, dict) else None
+            found.append(str(code) if code is not None else "")
+        return found
 
 
 class ResponseError(TableauError):

@@ -14,10 +14,10 @@ a custom header (`X-Tableau-Auth`) that generic clients would carry anywhere:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from tabsession._effects import Flow, Send, Sleep
+from tabsession._effects import Flow, Send, SendTo, Sleep
 from tabsession._events import Events
 from tabsession._httpx import URL, Request, Response, request_was_not_sent
 from tabsession._httpx import TransportError as HttpTransportError
@@ -30,6 +30,9 @@ from tabsession.transport.redirects import (
     signin_redirect_refusal,
 )
 from tabsession.transport.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from tabsession.operations.sink import FileSink
 
 __all__ = ["MAX_REDIRECTS", "Sender", "origin_of", "server_base"]
 
@@ -115,10 +118,12 @@ class Sender:
         signin: bool = False,
         idempotent: bool | None = None,
         retry: RetryPolicy | None = None,
+        sink: FileSink | None = None,
     ) -> Flow[Response]:
         """Send until a response that is not to be retried (returned, whatever its status) or
         until retries are exhausted (the last response is returned; a transport error raises
-        `tabsession.errors.TransportError`). `retry` overrides the sender's policy."""
+        `tabsession.errors.TransportError`). `retry` overrides the sender's policy. With `sink`,
+        a 2xx body is streamed into it (each attempt starts it afresh)."""
         retry = retry or self.retry
         clock = self.clock
         start = clock.monotonic()
@@ -129,7 +134,9 @@ class Sender:
             target = URL(url).copy_merge_params(params) if params else URL(url)
             request = Request(method, target, content=content, headers=headers)
             try:
-                response: Response = yield Send(request)
+                response: Response = yield (
+                    Send(request) if sink is None else SendTo(request, sink)
+                )
             except HttpTransportError as exc:
                 sent = not request_was_not_sent(exc)
                 wait = retry.after_error(
