@@ -14,7 +14,6 @@ import asyncio
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,8 +25,9 @@ from integration._support import emulator, pat
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tabsession._serving import BackgroundServer
 from tabsession.emulator.http.app import EmulatorApp
-from tabsession.emulator.server import Emulator, bind_socket
+from tabsession.emulator.server import Emulator
 from tabsession.emulator.state.errors import ApiError
 from tabsession.proxy import Proxy, ProxyConfig
 
@@ -133,7 +133,6 @@ class TappedEmulator(Emulator):
     """Seconds the server keeps an idle connection open (uvicorn's default)."""
 
     def start(self) -> TappedEmulator:
-        sock = bind_socket("127.0.0.1", 0)
         self.tap = Tap(EmulatorApp(self.state))
         config = uvicorn.Config(
             self.tap,
@@ -142,19 +141,10 @@ class TappedEmulator(Emulator):
             lifespan="on",
             timeout_keep_alive=self.keep_alive,
         )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="tap", daemon=True
+        self._running = BackgroundServer.start(
+            lambda sock: uvicorn.Server(config), "127.0.0.1", 0, name="tap"
         )
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the tap did not start")
-            time.sleep(0.005)
-        host, port = sock.getsockname()[:2]
-        self._server, self._thread, self._sock = server, thread, sock
-        self._url = f"http://{host}:{port}"
+        self._url = self._running.url()
         return self
 
 

@@ -8,7 +8,6 @@ import asyncio
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from types import TracebackType
@@ -16,6 +15,7 @@ from typing import Any
 
 import uvicorn
 
+from tabsession._serving import BackgroundServer, bind_socket, socket_url
 from tabsession.clock import AdvanceableClock
 from tabsession.emulator.config import EmulatorConfig
 from tabsession.emulator.faults import FaultRule
@@ -26,8 +26,6 @@ __all__ = ["Emulator", "bind_socket", "serve"]
 
 SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the GIL before another may take it, in `serve()`'s process."""
-START_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
 
 
 class _Server(uvicorn.Server):
@@ -46,16 +44,6 @@ class _Server(uvicorn.Server):
             should_exit = await self.on_tick(counter)
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    sock.set_inheritable(True)
-    return sock
-
-
 def _uvicorn_config(app: EmulatorApp, sock: socket.socket, log_level: str) -> uvicorn.Config:
     host, port = sock.getsockname()[:2]
     return uvicorn.Config(
@@ -68,11 +56,6 @@ def _uvicorn_config(app: EmulatorApp, sock: socket.socket, log_level: str) -> uv
         timeout_keep_alive=30,
         timeout_graceful_shutdown=2,
     )
-
-
-def _url(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 class Emulator:
@@ -104,44 +87,28 @@ class Emulator:
         self.config = replace(base, **fields) if fields else base
         self.state = EmulatorState(self.config, clock)
         self._host, self._port, self._log_level = host, port, log_level
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self._running: BackgroundServer | None = None
         self._url: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> Emulator:
-        if self._thread is not None:
+        if self._running is not None:
             return self
-        sock = bind_socket(self._host, self._port)
-        server = _Server(_uvicorn_config(EmulatorApp(self.state), sock, self._log_level))
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="tabsession-emulator", daemon=True
+        app = EmulatorApp(self.state)
+        self._running = BackgroundServer.start(
+            lambda sock: _Server(_uvicorn_config(app, sock, self._log_level)),
+            self._host,
+            self._port,
+            name="tabsession-emulator",
         )
-        thread.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                sock.close()
-                raise RuntimeError("the emulator did not start (see the log above)")
-            time.sleep(0.005)
-        self._server, self._thread, self._sock, self._url = server, thread, sock, _url(sock)
+        self._url = self._running.url()
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.should_exit = True
-        thread.join(STOP_TIMEOUT)
-        if thread.is_alive():
-            server.force_exit = True
-            thread.join(STOP_TIMEOUT)
-        if self._sock is not None:
-            self._sock.close()
-        self._server = self._thread = self._sock = None
+        running, self._running = self._running, None
+        if running is not None:
+            running.stop()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -227,7 +194,7 @@ def serve(
     state = EmulatorState(config, freeze_after_seeding=True)
     server = _Server(_uvicorn_config(EmulatorApp(state), sock, log_level))
     if on_ready is not None:
-        on_ready(_url(sock), state)
+        on_ready(socket_url(sock), state)
     timer: threading.Timer | None = None
     if exit_after is not None:
         timer = threading.Timer(exit_after, lambda: setattr(server, "should_exit", True))

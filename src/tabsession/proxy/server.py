@@ -6,21 +6,18 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 
-from tabsession.emulator.server import bind_socket
+from tabsession._serving import BackgroundServer, bind_socket
 from tabsession.proxy.app import ProxyApp
 from tabsession.proxy.config import ProxyConfig
 
 __all__ = ["Proxy", "serve"]
 
-START_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -75,43 +72,26 @@ class Proxy:
         self.config = config
         self.app = ProxyApp(config)
         self._log_level = log_level
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._running: BackgroundServer | None = None
         self._url: str | None = None
 
     def start(self) -> Proxy:
-        if self._thread is not None:
+        if self._running is not None:
             return self
-        sock = bind_socket(self.config.host, self.config.port)
-        server = uvicorn.Server(_uvicorn_config(self.app, self.config, self._log_level))
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="tabsession-proxy", daemon=True
+        self._running = BackgroundServer.start(
+            lambda sock: uvicorn.Server(_uvicorn_config(self.app, self.config, self._log_level)),
+            self.config.host,
+            self.config.port,
+            name="tabsession-proxy",
         )
-        thread.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                sock.close()
-                raise RuntimeError("the proxy did not start (see the log above)")
-            time.sleep(0.005)
-        host, port = sock.getsockname()[:2]
-        self._server, self._thread = server, thread
+        host, port = self._running.address
         self._url = _url(host, port, self.config.tls)
-        self._sock = sock
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.should_exit = True
-        thread.join(STOP_TIMEOUT)
-        if thread.is_alive():
-            server.force_exit = True
-            thread.join(STOP_TIMEOUT)
-        self._sock.close()
-        self._server = self._thread = None
+        running, self._running = self._running, None
+        if running is not None:
+            running.stop()
 
     @property
     def url(self) -> str:
