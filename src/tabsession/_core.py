@@ -229,7 +229,9 @@ class ClientCore:
         while True:
             url = self.url_for(path, live.record)
             sent_at = self.clock.monotonic()
-            manager.sending(live, 1)
+            if not manager.sending(live, 1):
+                live = yield from manager.session_flow()  # a planned refresh is under way
+                continue
             try:
                 response = yield from self.sender.send_flow(
                     method,

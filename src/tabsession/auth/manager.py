@@ -66,6 +66,8 @@ class LiveSession:
     pat_expires_in: float | None = None
     inflight: int = 0
     """Requests of this client under way with this session (see `SessionManager.sending`)."""
+    draining: bool = False
+    """A planned PAT refresh is waiting for `inflight` to reach 0: send nothing new with it."""
 
     @classmethod
     def from_record(cls, record: StoredSession, store_now: float, mono: float) -> LiveSession:
@@ -161,7 +163,7 @@ class SessionManager:
     def fresh(self) -> LiveSession | None:
         """The held session if the policy calls it fresh, else None (then use `session_flow`)."""
         live = self._live
-        if live is None or live.record.generation <= self._dead:
+        if live is None or live.record.generation <= self._dead or live.draining:
             return None
         now_ = self.clock.monotonic()
         if (
@@ -193,22 +195,40 @@ class SessionManager:
         except TableauError as exc:  # best effort: a missed touch only costs an early refresh
             self.events.emit("touch_failed", f"could not record session use: {exc}")
 
-    def sending(self, live: LiveSession, delta: int) -> None:
+    def sending(self, live: LiveSession, delta: int) -> bool:
         """Count requests under way with `live` (+1 before sending, -1 after the answer): a
-        planned PAT refresh waits for them, since its sign-in ends their session."""
+        planned PAT refresh waits for them, since its sign-in ends their session. Returns False
+        (counting nothing) when such a refresh has begun: get the new session instead."""
         with self._swap:
+            if delta > 0 and live.draining:
+                return False
             live.inflight += delta
+            return True
 
     def _drain(self, live: LiveSession) -> Flow[None]:
         """Before a planned sign-in that ends `live` (a PAT): let this client's requests under
         way with it finish first (for at most `DRAIN_LIMIT` seconds), so none meets a 401."""
         if not self.credential.exclusive:
             return
+        with self._swap:
+            live.draining = True
         deadline = self.clock.monotonic() + DRAIN_LIMIT
         pause = 0.001
         while live.inflight > 0 and self.clock.monotonic() < deadline:
             yield from sleep(pause)
             pause = min(0.02, pause * 2)
+
+    def _drained_sign_in(
+        self, record: StoredSession | None, live: LiveSession, target: Target, *, advisory: bool
+    ) -> Flow[LiveSession]:
+        """A planned sign-in replacing `live`: drained first; `live` usable again if it fails."""
+        yield from self._drain(live)
+        try:
+            if advisory:
+                return (yield from self._advisory_refresh(record, live, target))
+            return (yield from self._sign_in_and_publish(record, target, proactive=True))
+        finally:
+            live.draining = False
 
     def rejected(self, live: LiveSession, sent_at: float) -> None:
         """A request sent at `sent_at` with `live` met a 401: the session is dead. Its death is
@@ -350,7 +370,7 @@ class SessionManager:
         generation = live.record.generation
         if failed is not None and generation <= failed.generation:
             return _Judged(Freshness.MANDATORY, live)
-        if generation <= self._signed_out or generation <= self._dead:
+        if generation <= self._signed_out or generation <= self._dead or live.draining:
             return _Judged(Freshness.MANDATORY, live)
         mono = self.clock.monotonic()
         policy = self._policy_at(live, mono)
@@ -422,15 +442,14 @@ class SessionManager:
         if judged.state is Freshness.FRESH and judged.live is not None:
             return judged.live
         if judged.state is Freshness.ADVISORY and judged.live is not None:
-            yield from self._drain(judged.live)
-            return (yield from self._advisory_refresh(record, judged.live, target))
+            return (yield from self._drained_sign_in(record, judged.live, target, advisory=True))
         # replacing a session the policy gave up on, before any 401, is proactive too
         # (not one this client signed out or saw refused: those simply ended)
         proactive = live is not None and live.record.generation > max(
             self._signed_out, self._dead, failed.generation if failed else 0
         )
         if proactive and live is not None:
-            yield from self._drain(live)
+            return (yield from self._drained_sign_in(record, live, target, advisory=False))
         return (yield from self._sign_in_and_publish(record, target, proactive=proactive))
 
     def version_flow(self, retry: RetryPolicy | None = None) -> Flow[str]:
