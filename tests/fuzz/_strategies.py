@@ -155,3 +155,5 @@ header_maps = st.dictionaries(
     header_values,
     max_size=4,
 )
+request_header_values = header_values.map(str.strip)
+"""Header values an HTTP client will send (h11 refuses leading or trailing whitespace)."""
