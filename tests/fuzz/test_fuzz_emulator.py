@@ -89,7 +89,7 @@ def api_paths(draw: st.DrawFn, world: World) -> str:
     item = draw(_segment(world.ids))
     kind = draw(st.sampled_from(KINDS) | _segment([]))
     tail = draw(st.sampled_from(["", "/content", "/refresh", "/views", "/connections",
-                                 "/pdf", "/image", "/data", "/crosstab/excel", "/permissions"]))  # fmt: skip
+                                 "/pdf", "/image", "/data", "/crosstab/excel", "/permissions"]))  # fmt: skip  # noqa: E501
     shapes = [
         "serverinfo", "auth/signin", "auth/signout", "auth/switchsite", "sessions/current",
         f"sessions/{item}", "sites", f"sites/{site}", f"sites/{site}/{kind}",
@@ -168,7 +168,7 @@ def test_the_rest_api_never_answers_500(world: World, data: st.DataObject) -> No
 @st.composite
 def fault_rules(draw: st.DrawFn) -> dict[str, Any]:
     rule: dict[str, Any] = {"kind": draw(st.sampled_from(
-        ["latency", "status", "drop", "kill_session", "stale_session", "job_failure", "boom"]))}  # fmt: skip
+        ["latency", "status", "drop", "kill_session", "stale_session", "job_failure", "boom"]))}  # fmt: skip  # noqa: E501
     for key, values in (
         ("path", st.text(max_size=10) | st.sampled_from(["(", "[a-", "*", "workbooks"])),
         ("method", st.sampled_from(["GET", "post", "", "X"]) | st.integers()),
