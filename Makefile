@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean test-tsc-versions tabcmd
+.PHONY: demo test lint typecheck unit bench clean test-tsc-versions tabcmd soak fuzz
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ test-tsc-versions:
 	  echo "== tableauserverclient $$v"; \
 	  .venv-tsc-$$v/bin/python -m pytest -q -p no:cacheprovider tests/clients/test_tsc_keep_signed_in.py; \
 	done
+
+# The chaos soak for longer than make test's run: make soak DURATION=600 (seconds)
+DURATION ?= 600
+soak: $(STAMP)
+	TABSESSION_CHAOS_SECONDS=$(DURATION) $(BIN)/python -m pytest -q -p no:cacheprovider tests/reliability/test_chaos.py
+
+# The fuzzers and property tests with random seeds and 20x the examples (tests/conftest.py)
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=3600 tests/fuzz tests/unit/test_manager_properties.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks --record

@@ -25,6 +25,7 @@ from tabsession._responses import (
 from tabsession._urls import parse_server_url
 from tabsession._version import __version__
 from tabsession.auth.manager import LiveSession, SessionManager
+from tabsession.auth.secret import MaskedHeaders
 from tabsession.auth.signin import read_credentials, unsupported_version_flow
 from tabsession.errors import (
     BodyNotReplayable,
@@ -138,7 +139,8 @@ class ClientCore:
     def headers(
         token: str, content_type: str | None, extra: Mapping[str, str] | None
     ) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        # masked in repr(): the token stays out of tracebacks formatted with their locals
+        headers = MaskedHeaders({"Accept": "application/json", "User-Agent": USER_AGENT})
         if content_type:
             headers["Content-Type"] = content_type
         if extra:

@@ -8,8 +8,8 @@
 - Two jobs thrashing one PAT with private sessions: both get `SessionContention`, at most 12
   sign-ins in 30 s between them, and calls recover once one of them stops.
 
-Client and emulator share one clock running 5x (or a manual clock), so 75 emulated seconds take
-15 real ones; every figure asserted is a count read from the emulator's stats.
+Client and emulator share one clock running 2.5x (or a manual clock), so 75 emulated seconds
+take 30 real ones (slow enough that a loaded machine does not stretch requests in emulated time); every figure asserted is a count read from the emulator's stats.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from tests.integration._support import ADMIN
 
 PAT = tabsession.PersonalAccessToken(PAT_NAME, PAT_SECRET)
 PASSWORD = tabsession.Password("admin", ADMIN_PASSWORD)
-SCALE = 5.0
-PAUSE = 0.013
+SCALE = 2.5
+PAUSE = 0.026
 """Real seconds between calls: 65 emulated ms, the pace of the run that found the bug."""
 
 

@@ -12,6 +12,7 @@ from conftest import ADMIN_PASSWORD, APP_SECRET, PAT_NAME, PAT_SECRET
 
 from tabsession import JWT, ConnectedAppJWT, Credential, Password, PersonalAccessToken
 from tabsession.auth.jwt import JwtError, decode_hs256, encode_hs256, read_unverified
+from tabsession.auth.secret import Secret
 
 CLIENT_ID = "0f3c9a8e-client"
 SECRET_ID = "5b1d-secret-id"
@@ -35,7 +36,7 @@ def test_pat_payload() -> None:
     pat = PersonalAccessToken(PAT_NAME, PAT_SECRET)
     assert pat.payload() == {
         "personalAccessTokenName": PAT_NAME,
-        "personalAccessTokenSecret": PAT_SECRET,
+        "personalAccessTokenSecret": Secret(PAT_SECRET),
     }
     assert (pat.kind, pat.exclusive) == ("pat", True)
 
@@ -47,12 +48,12 @@ def test_pat_payload_with_impersonation() -> None:
 
 def test_password_payload() -> None:
     password = Password("admin", ADMIN_PASSWORD)
-    assert password.payload() == {"name": "admin", "password": ADMIN_PASSWORD}
+    assert password.payload() == {"name": "admin", "password": Secret(ADMIN_PASSWORD)}
     assert (password.kind, password.exclusive) == ("password", False)
     impersonating = Password("admin", ADMIN_PASSWORD, impersonate_user_id="u-2")
     assert impersonating.payload() == {
         "name": "admin",
-        "password": ADMIN_PASSWORD,
+        "password": Secret(ADMIN_PASSWORD),
         "user": {"id": "u-2"},
     }
 
@@ -62,7 +63,7 @@ def test_connected_app_payload_is_a_fresh_jwt() -> None:
     payload = credential.payload()
     assert set(payload) == {"jwt"}
     assert (credential.kind, credential.exclusive) == ("jwt", False)
-    decode_hs256(payload["jwt"], APP_SECRET)  # verifiable
+    decode_hs256(payload["jwt"].reveal(), APP_SECRET)  # verifiable
 
 
 def test_all_credentials_satisfy_the_protocol() -> None:
@@ -220,13 +221,13 @@ def test_pat_and_password_validation(cls: type, args: tuple[str, str]) -> None:
 def test_jwt_provider_sync_is_called_for_every_payload() -> None:
     issued = iter(["jwt-1", "jwt-2"])
     credential = JWT(lambda: next(issued))
-    assert credential.payload() == {"jwt": "jwt-1"}
-    assert credential.payload() == {"jwt": "jwt-2"}
+    assert credential.payload() == {"jwt": Secret("jwt-1")}
+    assert credential.payload() == {"jwt": Secret("jwt-2")}
     assert (credential.kind, credential.exclusive) == ("jwt", False)
 
 
 def test_jwt_provider_uat_flag() -> None:
-    assert JWT(lambda: "t", is_uat=True).payload() == {"jwt": "t", "isUat": True}
+    assert JWT(lambda: "t", is_uat=True).payload() == {"jwt": Secret("t"), "isUat": True}
 
 
 def test_jwt_provider_async() -> None:
@@ -246,7 +247,10 @@ def test_jwt_provider_async() -> None:
     async def resolve() -> list[dict[str, Any]]:
         return [await first, await second]  # type: ignore[misc]
 
-    assert asyncio.run(resolve()) == [{"jwt": "async-jwt-1"}, {"jwt": "async-jwt-2"}]
+    assert asyncio.run(resolve()) == [
+        {"jwt": Secret("async-jwt-1")},
+        {"jwt": Secret("async-jwt-2")},
+    ]
 
 
 def test_likely_failure_causes_name_the_credential_and_site() -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from tabsession.auth.jwt import encode_hs256
+from tabsession.auth.secret import Secret
 
 __all__ = [
     "JWT",
@@ -26,6 +27,18 @@ __all__ = [
     "Password",
     "PersonalAccessToken",
 ]
+
+
+def _plain(value: str | Secret[str]) -> str:
+    return value.reveal() if isinstance(value, Secret) else value
+
+
+def _masked(owner: object, name: str) -> None:
+    """Wrap the str field `name` of a frozen credential in a `Secret` (validated first)."""
+    value = getattr(owner, name)
+    if not isinstance(value, (str, Secret)):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    object.__setattr__(owner, name, Secret(value))
 
 
 def _identity(*parts: str) -> str:
@@ -39,7 +52,8 @@ class Credential(Protocol):
     `kind` is "pat", "password" or "jwt". `exclusive` is True when a new sign-in with this
     credential ends every earlier session made with it (Tableau's rule for PATs), which is what
     makes sharing one session across workers necessary. `payload()` returns the body of
-    `tsRequest/credentials` without the site (a dict, or an awaitable of one for async providers).
+    `tsRequest/credentials` without the site (a dict, or an awaitable of one for async providers);
+    its values may be `tabsession.auth.secret.Secret`s, revealed only when the body is sent.
     """
 
     @property
@@ -74,23 +88,25 @@ class PersonalAccessToken:
     """
 
     name: str
-    secret: str = field(repr=False)
+    secret: str | Secret[str] = field(repr=False)
+    """Held as a `Secret` (given as a str or a Secret); `.secret.reveal()` is the value."""
     impersonate_user_id: str | None = None
     kind: str = field(default="pat", init=False)
     exclusive: bool = field(default=True, init=False)
 
     def __post_init__(self) -> None:
+        _masked(self, "secret")
         if not self.name or not self.secret:
             raise ValueError("a personal access token needs a name and a secret")
 
     @property
     def identity(self) -> str:
-        return _identity("pat", self.name, self.secret)
+        return _identity("pat", self.name, _plain(self.secret))
 
     def payload(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "personalAccessTokenName": self.name,
-            "personalAccessTokenSecret": self.secret,
+            "personalAccessTokenSecret": self.secret,  # a Secret: revealed when sent
         }
         if self.impersonate_user_id:
             body["user"] = {"id": self.impersonate_user_id}
@@ -111,18 +127,20 @@ class Password:
     """
 
     username: str
-    password: str = field(repr=False)
+    password: str | Secret[str] = field(repr=False)
+    """Held as a `Secret` (given as a str or a Secret); `.password.reveal()` is the value."""
     impersonate_user_id: str | None = None
     kind: str = field(default="password", init=False)
     exclusive: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
+        _masked(self, "password")
         if not self.username or not self.password:
             raise ValueError("password sign-in needs a user name and a password")
 
     @property
     def identity(self) -> str:
-        return _identity("password", self.username, self.password)
+        return _identity("password", self.username, _plain(self.password))
 
     def payload(self) -> dict[str, Any]:
         body: dict[str, Any] = {"name": self.username, "password": self.password}
@@ -149,7 +167,8 @@ class ConnectedAppJWT:
 
     client_id: str
     secret_id: str
-    secret_value: str = field(repr=False)
+    secret_value: str | Secret[str] = field(repr=False)
+    """Held as a `Secret` (given as a str or a Secret)."""
     username: str
     scopes: Sequence[str] = ("tableau:content:read",)
     lifetime: float = 300.0
@@ -158,6 +177,7 @@ class ConnectedAppJWT:
     exclusive: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
+        _masked(self, "secret_value")
         if not (self.client_id and self.secret_id and self.secret_value and self.username):
             raise ValueError("a connected app needs client_id, secret_id, secret_value, username")
         if not 0 < self.lifetime <= 600:
@@ -182,10 +202,10 @@ class ConnectedAppJWT:
             "exp": now + int(self.lifetime),
             "scp": list(self.scopes),
         }
-        return encode_hs256(claims, self.secret_value, kid=self.secret_id)
+        return encode_hs256(claims, _plain(self.secret_value), kid=self.secret_id)
 
     def payload(self) -> dict[str, Any]:
-        return {"jwt": self.mint()}
+        return {"jwt": Secret(self.mint())}
 
     def likely_failure_cause(self, site: str) -> str:
         return (
@@ -243,7 +263,7 @@ class JWT:
         return _PendingPayload(token, self._wrap)
 
     def _wrap(self, token: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"jwt": token}
+        body: dict[str, Any] = {"jwt": Secret(token)}
         if self.is_uat:
             body["isUat"] = True
         return body

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from tabsession._responses import (
     read_payload,
 )
 from tabsession.auth.credentials import Credential
+from tabsession.auth.secret import Secret
 from tabsession.errors import (
     NotFound,
     ResponseError,
@@ -168,6 +170,19 @@ def read_credentials(data: Any, *, method: str, url: str, api_version: str) -> S
     )
 
 
+def _revealed(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return value.reveal()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def signin_body(payload: Mapping[str, Any], site: str) -> Secret[bytes]:
+    """The sign-in request body, as a Secret: the credential's secrets are revealed into it here
+    and it stays masked until the sender builds the HTTP request."""
+    credentials = {**payload, "site": {"contentUrl": site}}
+    return Secret(json.dumps({"credentials": credentials}, default=_revealed).encode())
+
+
 def sign_in_flow(
     sender: Sender,
     credential: Credential,
@@ -178,7 +193,8 @@ def sign_in_flow(
 ) -> Flow[SignInResult]:
     """One sign-in attempt (with transport retries); `SignInFailed` on 401."""
     payload = yield Resolve(credential.payload())
-    body = json.dumps({"credentials": {**payload, "site": {"contentUrl": site}}}).encode()
+    body = signin_body(payload, site)
+    del payload  # its secrets stay out of this frame's locals (tracebacks with locals)
     url = f"{sender.server}/api/{api_version}/auth/signin"
     response = yield from sender.send_flow(
         "POST", url, content=body, headers=JSON_HEADERS, signin=True, idempotent=True, retry=retry

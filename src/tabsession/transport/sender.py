@@ -22,6 +22,7 @@ from tabsession._events import Events
 from tabsession._httpx import URL, Request, Response, request_was_not_sent
 from tabsession._httpx import TransportError as HttpTransportError
 from tabsession._responses import ATTEMPTS
+from tabsession.auth.secret import reveal
 from tabsession.clock import Clock
 from tabsession.errors import ResponseError, TransportError
 from tabsession.transport.redirects import (
@@ -132,7 +133,8 @@ class Sender:
             attempt += 1
             # merged, not replaced: a query written in the path ("workbooks?filter=...") stays
             target = URL(url).copy_merge_params(params) if params else URL(url)
-            request = Request(method, target, content=content, headers=headers)
+            # a Secret body (sign-in) is revealed only into the request itself
+            request = Request(method, target, content=reveal(content), headers=headers)
             try:
                 response: Response = yield (
                     Send(request) if sink is None else SendTo(request, sink)
