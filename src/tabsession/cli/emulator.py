@@ -1,36 +1,58 @@
 """`tabsession emulator`: run a local Tableau Server / Tableau Cloud emulator in the foreground.
 
-Every option is parsed here, so that bad input always ends in one line on stderr and exit code 2
-(never a traceback). The server itself is `tabsession.emulator.server.serve`.
+Each option is parsed by its own type (`emulator_options`), so bad input ends in one line on
+stderr and exit code 2, never a traceback. The server itself is `tabsession.emulator.server.serve`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import shlex
 import signal
 import sys
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING
 
 import typer
 
-from tabsession.emulator.config import (
-    Account,
-    ConnectedApp,
-    EmulatorConfig,
-    PatSpec,
-    parse_duration,
+from tabsession.cli.emulator_options import (
+    DEFAULT_ADMIN,
+    AdminOption,
+    ConnectedAppOption,
+    ExitAfterOption,
+    ExpiredCodeOption,
+    ExportConcurrencyOption,
+    ExportLatencyOption,
+    HostOption,
+    JobDurationOption,
+    LatencyOption,
+    LifetimeKindOption,
+    LifetimeLimitOption,
+    LogLevelOption,
+    MaxApiVersionOption,
+    MaxStoredMbOption,
+    MetadataNodeLimitOption,
+    Mode,
+    ModeOption,
+    PatOption,
+    PortOption,
+    SeedItemsOption,
+    SeedOption,
+    SessionLifetimeOption,
+    SigninRedirectHostOption,
+    SiteMismatchStatusOption,
+    SiteOption,
+    TimeScaleOption,
+    UploadOutlivesSessionOption,
+    UserOption,
 )
+from tabsession.emulator.config import Account, ConnectedApp, EmulatorConfig, PatSpec
 
 if TYPE_CHECKING:
     from tabsession.emulator.state.world import EmulatorState
 
 __all__ = ["command"]
 
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
-MAX_SEED_ITEMS = 1_000_000
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -43,49 +65,6 @@ class _Stop(Exception):
         self.signum = signum
 
 
-def _fail(option: str, value: str, why: str) -> NoReturn:
-    typer.echo(f"Error: {option} {value!r}: {why}", err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def _int(option: str, text: str, low: int, high: int) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        _fail(option, text, "not a whole number")
-    if not low <= value <= high:
-        _fail(option, text, f"must be between {low} and {high}")
-    return value
-
-
-def _float(option: str, text: str, *, minimum: float, exclusive: bool = False) -> float:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        _fail(option, text, "not a number")
-    if not math.isfinite(value) or value < minimum or (exclusive and value == minimum):
-        relation = "greater than" if exclusive else "at least"
-        _fail(option, text, f"must be a number {relation} {minimum:g}")
-    return value
-
-
-def _duration(option: str, text: str, default_unit: str) -> float:
-    try:
-        seconds = parse_duration(text, default_unit=default_unit)
-    except ValueError as exc:
-        _fail(option, text, str(exc))
-    if not math.isfinite(seconds) or seconds <= 0:
-        _fail(option, text, "must be longer than zero")
-    return seconds
-
-
-def _choice(option: str, text: str, choices: tuple[str, ...]) -> str:
-    value = text.strip().lower()
-    if value not in choices:
-        _fail(option, text, f"choose one of {', '.join(choices)}")
-    return value
-
-
 def _human(seconds: float) -> str:
     for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
         if seconds >= size and seconds % size == 0:
@@ -95,96 +74,57 @@ def _human(seconds: float) -> str:
 
 def build_config(
     *,
-    mode: str,
-    session_lifetime: str | None,
+    mode: Mode,
+    session_lifetime: float | None,
     lifetime_kind: str | None,
-    lifetime_limit: str | None,
-    admin: str,
-    users: list[str],
-    pats: list[str],
-    connected_apps: list[str],
+    lifetime_limit: float | None,
+    admin: Account,
+    users: list[Account],
+    pats: list[PatSpec],
+    connected_apps: list[ConnectedApp],
     sites: list[str],
-    seed_items: str,
-    seed: str,
-    latency: str,
-    time_scale: str,
+    seed_items: int,
+    seed: int,
+    latency: float,
+    time_scale: float,
     max_api_version: str | None,
-    site_mismatch_status: str,
+    site_mismatch_status: int,
     signin_redirect_host: str | None,
-    job_duration: str = "30s",
+    job_duration: float = 30.0,
     upload_outlives_session: bool = True,
-    max_stored_mb: str = "256",
-    export_concurrency: str | None = None,
-    export_latency: str = "0",
+    max_stored_mb: int = 256,
+    export_concurrency: int | None = None,
+    export_latency: float = 0.0,
     expired_code: str = "401002",
-    metadata_node_limit: str = "20000",
+    metadata_node_limit: int = 20000,
 ) -> EmulatorConfig:
-    """The command line's options → an `EmulatorConfig` (exit 2 with one line on bad input)."""
-    chosen_mode = _choice("--mode", mode, ("server", "cloud"))
-    kind = (
-        None
-        if lifetime_kind is None
-        else _choice("--lifetime-kind", lifetime_kind, ("idle", "absolute"))
-    )
-    try:
-        admin_account = Account.parse(admin, site_role="ServerAdministrator")
-    except ValueError as exc:
-        _fail("--admin", admin, str(exc))
-    accounts = []
-    for text in users:
-        try:
-            accounts.append(Account.parse(text))
-        except ValueError as exc:
-            _fail("--user", text, str(exc))
-    pat_specs = []
-    for text in pats:
-        try:
-            pat_specs.append(PatSpec.parse(text))
-        except ValueError as exc:
-            _fail("--pat", text, str(exc))
-    apps = []
-    for text in connected_apps:
-        try:
-            apps.append(ConnectedApp.parse(text))
-        except ValueError as exc:
-            _fail("--connected-app", text, str(exc))
+    """The parsed options → an `EmulatorConfig`; what only the whole can check (a PAT's owner,
+    unique user names, a version the mode serves) ends in one line and exit 2."""
     try:
         return EmulatorConfig(
-            mode=chosen_mode,  # type: ignore[arg-type]
-            session_lifetime=(
-                None
-                if session_lifetime is None
-                else _duration("--session-lifetime", session_lifetime, "m")
-            ),
-            lifetime_kind=kind,  # type: ignore[arg-type]
-            lifetime_limit=(
-                None
-                if lifetime_limit is None
-                else _duration("--lifetime-limit", lifetime_limit, "m")
-            ),
+            mode=mode,
+            session_lifetime=session_lifetime,
+            lifetime_kind=lifetime_kind,  # type: ignore[arg-type]
+            lifetime_limit=lifetime_limit,
             max_api_version=max_api_version,
-            admin=admin_account,
-            users=tuple(accounts),
-            pats=tuple(pat_specs),
-            connected_apps=tuple(apps),
+            admin=admin,
+            users=tuple(users),
+            pats=tuple(pats),
+            connected_apps=tuple(connected_apps),
             sites=tuple(sites),
-            seed_items=_int("--seed-items", seed_items, 0, MAX_SEED_ITEMS),
-            random_seed=_int("--seed", seed, -(2**63), 2**63 - 1),
-            latency_ms=_float("--latency", latency, minimum=0.0),
-            time_scale=_float("--time-scale", time_scale, minimum=0.0, exclusive=True),
-            site_mismatch_status=_int("--site-mismatch-status", site_mismatch_status, 100, 599),
+            seed_items=seed_items,
+            random_seed=seed,
+            latency_ms=latency,
+            time_scale=time_scale,
+            site_mismatch_status=site_mismatch_status,
             signin_redirect_host=signin_redirect_host or None,
-            job_duration=_duration("--job-duration", job_duration, "s"),
+            job_duration=job_duration,
             upload_outlives_session=upload_outlives_session,
-            max_stored_bytes=_int("--max-stored-mb", max_stored_mb, 0, 1024 * 1024) * 1024 * 1024,
-            export_concurrency=(
-                None
-                if export_concurrency is None
-                else _int("--export-concurrency", export_concurrency, 1, 10_000)
-            ),
-            export_latency_ms=_float("--export-latency", export_latency, minimum=0.0),
+            max_stored_bytes=max_stored_mb * 1024 * 1024,
+            export_concurrency=export_concurrency,
+            export_latency_ms=export_latency,
             expired_code=expired_code,
-            metadata_node_limit=_int("--metadata-node-limit", metadata_node_limit, 1, 10**9),
+            metadata_node_limit=metadata_node_limit,
         )
     except ValueError as exc:
         typer.echo(f"Error: {exc}", err=True)
@@ -264,188 +204,41 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 
 
 def command(
-    host: Annotated[
-        str,
-        typer.Option(
-            metavar="HOST", help="Address to listen on. 0.0.0.0 exposes the emulator to others."
-        ),
-    ] = "127.0.0.1",
-    port: Annotated[
-        str, typer.Option(metavar="PORT", help="TCP port; 0 picks a free one (it is printed).")
-    ] = "8000",
-    mode: Annotated[
-        str,
-        typer.Option(
-            metavar="server|cloud",
-            help="server: Tableau Server 2024.2 (REST 3.23, Default site, sessions end after "
-            "240 idle minutes). cloud: Tableau Cloud (REST 3.28, no Default site, sessions "
-            "end 120 minutes after sign-in).",
-        ),
-    ] = "server",
-    session_lifetime: Annotated[
-        str | None,
-        typer.Option(
-            metavar="DURATION",
-            help="Session lifetime, e.g. 240m, 90s, 2h (a bare number is minutes). "
-            "Default: 240m on server, 120m on cloud.",
-        ),
-    ] = None,
-    lifetime_kind: Annotated[
-        str | None,
-        typer.Option(
-            metavar="idle|absolute",
-            help="idle: each call restarts the timer; absolute: counted from sign-in. "
-            "Default: idle on server, absolute on cloud.",
-        ),
-    ] = None,
-    lifetime_limit: Annotated[
-        str | None,
-        typer.Option(
-            metavar="DURATION",
-            help="An absolute cap on top of an idle lifetime (Tableau Server's "
-            "wgserver.session.lifetime_limit). Default: none.",
-        ),
-    ] = None,
-    admin: Annotated[
-        str,
-        typer.Option(metavar="NAME:PASSWORD", help="The server administrator's credentials."),
-    ] = "admin:admin",
-    user: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="NAME:PASSWORD",
-            help="Another account (site role Creator, member of every site). Repeatable.",
-        ),
-    ] = None,
-    pat: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="NAME:SECRET[@OWNER]",
-            help="A personal access token (it signs in as OWNER, default the admin). Repeatable.",
-        ),
-    ] = None,
-    connected_app: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="CLIENT_ID:SECRET_ID:SECRET_VALUE",
-            help="A direct-trust connected app for JWT sign-in (HS256). Repeatable.",
-        ),
-    ] = None,
-    site: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="CONTENTURL",
-            help="A site by its contentUrl. Repeatable. Server mode always has the Default site; "
-            "cloud mode gets one site, 'emulated', when none is given.",
-        ),
-    ] = None,
-    seed_items: Annotated[
-        str,
-        typer.Option(
-            metavar="N",
-            help="Workbooks per site; projects, views, data sources, users, groups and jobs "
-            "follow in proportion. Deterministic.",
-        ),
-    ] = "10",
-    seed: Annotated[
-        str, typer.Option(metavar="N", help="Random seed for probabilistic faults.")
-    ] = "0",
-    latency: Annotated[
-        str, typer.Option(metavar="MS", help="Extra latency added to every API request.")
-    ] = "0",
-    time_scale: Annotated[
-        str,
-        typer.Option(
-            metavar="X", help="Emulated time runs X times faster (sessions expire X times sooner)."
-        ),
-    ] = "1",
-    max_api_version: Annotated[
-        str | None,
-        typer.Option(
-            metavar="VERSION",
-            help="Highest REST API version served, e.g. 3.19. Default: 3.23 server, 3.28 cloud.",
-        ),
-    ] = None,
-    site_mismatch_status: Annotated[
-        str,
-        typer.Option(
-            metavar="N",
-            help="HTTP status for a token used on another site's URL (Tableau does not document "
-            "it; the emulator's code is 403999 for 403).",
-        ),
-    ] = "403",
-    signin_redirect_host: Annotated[
-        str | None,
-        typer.Option(
-            metavar="HOST",
-            help="Answer sign-ins that arrive under another host name with 301 to this host "
-            "(like Tableau Cloud's pod redirect). Default: no redirect.",
-        ),
-    ] = None,
-    job_duration: Annotated[
-        str,
-        typer.Option(
-            metavar="DURATION",
-            help="Emulated time a refresh or asJob publish takes (Pending, InProgress, then "
-            "Success), e.g. 30s, 5m. Moves with --time-scale and advance-clock.",
-        ),
-    ] = "30s",
-    upload_outlives_session: Annotated[
-        bool,
-        typer.Option(
-            "--upload-outlives-session/--upload-dies-with-session",
-            help="Whether a chunked upload stays usable after the auth session that opened it "
-            "ends (undocumented by Tableau).",
-        ),
-    ] = True,
-    max_stored_mb: Annotated[
-        str,
-        typer.Option(
-            metavar="MB", help="Memory for published files and unfinished uploads (then 413)."
-        ),
-    ] = "256",
-    export_concurrency: Annotated[
-        str | None,
-        typer.Option(
-            metavar="N",
-            help="View exports (image, pdf, data, crosstab) served at once; more get an HTML "
-            "429. Default: 20 in cloud mode, no limit in server mode.",
-        ),
-    ] = None,
-    export_latency: Annotated[
-        str,
-        typer.Option(metavar="MS", help="Real time each view export takes (holds its slot)."),
-    ] = "0",
-    expired_code: Annotated[
-        str,
-        typer.Option(
-            metavar="CODE",
-            help="Error code of the 401 for an unknown or expired session token (Tableau's REST "
-            "reference: 401002; its knowledge base shows 401000).",
-        ),
-    ] = "401002",
-    metadata_node_limit: Annotated[
-        str,
-        typer.Option(
-            metavar="N",
-            help="Most objects in one Metadata API answer; beyond it the answer is cut and "
-            "carries a NODE_LIMIT_EXCEEDED warning.",
-        ),
-    ] = "20000",
-    exit_after: Annotated[
-        str | None,
-        typer.Option(
-            metavar="DURATION",
-            help="Stop by itself after this long, e.g. 30s, 5m (a bare number is seconds). "
-            "Default: run until Ctrl-C.",
-        ),
-    ] = None,
-    log_level: Annotated[
-        str,
-        typer.Option(metavar="LEVEL", help=f"Server log level: {', '.join(LOG_LEVELS)}."),
-    ] = "warning",
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    mode: ModeOption = "server",
+    session_lifetime: SessionLifetimeOption = None,
+    lifetime_kind: LifetimeKindOption = None,
+    lifetime_limit: LifetimeLimitOption = None,
+    admin: AdminOption = DEFAULT_ADMIN,
+    user: UserOption = None,
+    pat: PatOption = None,
+    connected_app: ConnectedAppOption = None,
+    site: SiteOption = None,
+    seed_items: SeedItemsOption = 10,
+    seed: SeedOption = 0,
+    latency: LatencyOption = 0,
+    time_scale: TimeScaleOption = 1,
+    max_api_version: MaxApiVersionOption = None,
+    site_mismatch_status: SiteMismatchStatusOption = 403,
+    signin_redirect_host: SigninRedirectHostOption = None,
+    job_duration: JobDurationOption = 30.0,
+    upload_outlives_session: UploadOutlivesSessionOption = True,
+    max_stored_mb: MaxStoredMbOption = 256,
+    export_concurrency: ExportConcurrencyOption = None,
+    export_latency: ExportLatencyOption = 0,
+    expired_code: ExpiredCodeOption = "401002",
+    metadata_node_limit: MetadataNodeLimitOption = 20000,
+    exit_after: ExitAfterOption = None,
+    log_level: LogLevelOption = "warning",
 ) -> None:
     """Run a local Tableau Server / Tableau Cloud emulator for tests and demos.
+
+    [bold]Examples[/]
+
+      $ tabsession emulator --pat ci:s3cret                 # Tableau Server on :8000
+      $ tabsession emulator --mode cloud --site acme --session-lifetime 90s
+      $ tabsession emulator --port 0 --exit-after 5m --seed-items 500
 
     Prints its URL and test credentials, then serves the Tableau REST API until Ctrl-C.
 
@@ -476,9 +269,6 @@ def command(
         expired_code=expired_code,
         metadata_node_limit=metadata_node_limit,
     )
-    chosen_port = _int("--port", port, 0, 65535)
-    level = _choice("--log-level", log_level, LOG_LEVELS)
-    stop_after = None if exit_after is None else _duration("--exit-after", exit_after, "s")
     try:
         from tabsession.emulator.server import serve
     except ImportError:
@@ -492,15 +282,15 @@ def command(
         serve(
             config,
             host=host,
-            port=chosen_port,
-            log_level=level,
-            exit_after=stop_after,
-            on_ready=lambda url, state: print_banner(url, state, stop_after),
+            port=port,
+            log_level=log_level,
+            exit_after=exit_after,
+            on_ready=lambda url, state: print_banner(url, state, exit_after),
         )
     except _Stop as stop:
         raise typer.Exit(EXIT_INTERRUPTED if stop.signum == signal.SIGINT else 0) from None
     except OSError as exc:
-        typer.echo(f"Error: cannot listen on {host}:{chosen_port}: {exc.strerror or exc}", err=True)
+        typer.echo(f"Error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         raise typer.Exit(1) from None
     finally:
         for sig, handler in previous.items():

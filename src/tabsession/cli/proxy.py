@@ -214,12 +214,11 @@ def command(
 ) -> None:
     """Run a local Tableau endpoint: tools sign in to it as to Tableau, it holds the session.
 
-    Examples:
+    [bold]Examples[/]
 
-      tabsession proxy --server https://tableau.example.com --site marketing
-
-      tabsession proxy --store redis://cache:6379/0 --access-key ci:$KEY
-        --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
+      $ tabsession proxy --server https://tableau.example.com --site marketing
+      $ tabsession proxy --store redis://cache:6379/0 --access-key ci:$KEY \\
+          --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
     """
     try:
         from tabsession.proxy import AccessKey, ProxyConfig, serve

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import typer
 
-__all__ = ["seconds", "server_url"]
+__all__ = ["api_version", "host", "minutes", "number", "seconds", "server_url"]
 
 
 def server_url(text: str) -> str:
@@ -26,15 +29,68 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 def seconds(text: str | float) -> float:
     """A duration: `90s`, `5m`, `2h`, `500ms`, `1.5d`; a bare number is seconds. Positive."""
+    return _duration(text, "s")
+
+
+def minutes(text: str | float) -> float:
+    """A duration in seconds, like `seconds`, but a bare number is minutes (`240` = 4 hours)."""
+    return _duration(text, "m")
+
+
+def _duration(text: str | float, bare_unit: str) -> float:
     if isinstance(text, (int, float)):  # a default, already in seconds
         return float(text)
     value = text.strip().lower()
     unit = next((u for u in ("ms", "s", "m", "h", "d") if value.endswith(u)), "")
-    number = value[: len(value) - len(unit)] if unit else value
+    amount_text = value[: len(value) - len(unit)] if unit else value
     try:
-        amount = float(number) * _UNITS[unit or "s"]
+        amount = float(amount_text) * _UNITS[unit or bare_unit]
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not a duration (e.g. 90s, 5m, 2h)") from None
     if not amount > 0 or amount == float("inf"):
         raise typer.BadParameter(f"{text!r}: a duration must be longer than zero")
     return amount
+
+
+def number(
+    *, minimum: float, maximum: float | None = None, above: bool = False
+) -> Callable[[str | float], float]:
+    """A parser of finite numbers from `minimum` (excluded when `above`) up to `maximum`."""
+    relation = "greater than" if above else "at least"
+    bounds = f"{relation} {minimum:g}" + ("" if maximum is None else f" and at most {maximum:g}")
+
+    def parse(text: str | float) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not a number") from None
+        too_low = value < minimum or (above and value == minimum)
+        if not math.isfinite(value) or too_low or (maximum is not None and value > maximum):
+            raise typer.BadParameter(f"{text!r}: must be a number {bounds}")
+        return value
+
+    return parse
+
+
+_HOST = re.compile(r"^[A-Za-z0-9_.:\[\]-]+$")
+
+
+def host(text: str) -> str:
+    """A host name or IP address (`127.0.0.1`, `::1`, `pod.example.com`), no scheme, no path."""
+    value = text.strip()
+    if not _HOST.match(value):
+        raise typer.BadParameter(
+            f"{text!r} is not a host name (e.g. 127.0.0.1, tableau.example.com)"
+        )
+    return value
+
+
+_API_VERSION = re.compile(r"^\d+\.\d+$")
+
+
+def api_version(text: str) -> str:
+    """A REST API version, MAJOR.MINOR (`3.23`)."""
+    value = text.strip()
+    if not _API_VERSION.match(value):
+        raise typer.BadParameter(f"{text!r} is not an API version (e.g. 3.23)")
+    return value
