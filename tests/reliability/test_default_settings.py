@@ -9,7 +9,8 @@
   sign-ins in 30 s between them, and calls recover once one of them stops.
 
 Client and emulator share one clock running 2.5x (or a manual clock), so 75 emulated seconds
-take 30 real ones (slow enough that a loaded machine does not stretch requests in emulated time); every figure asserted is a count read from the emulator's stats.
+take 30 real ones (slow enough that a loaded machine does not stretch requests much in
+emulated time); every figure asserted is a count read from the emulator's stats.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from typing import Any
 
 from tabsession._xml import XmlError, xml_to_dict
 from tabsession.auth.credentials import Credential, Password, PersonalAccessToken
+from tabsession.auth.secret import reveal
 from tabsession.errors import ConfigurationError
 
 __all__ = ["AccessCheck", "AccessKey", "MalformedSignIn", "SignInAttempt", "read_sign_in"]
@@ -122,9 +123,11 @@ class AccessCheck:
     def for_credential(cls, credential: Credential) -> AccessCheck:
         """The default: clients sign in with the credential the proxy holds."""
         if isinstance(credential, PersonalAccessToken):
-            return cls([AccessKey(credential.name, credential.secret)], separate=False)
+            return cls([AccessKey(credential.name, reveal(credential.secret))], separate=False)
         if isinstance(credential, Password):
-            return cls([AccessKey(credential.username, credential.password)], separate=False)
+            return cls(
+                [AccessKey(credential.username, reveal(credential.password))], separate=False
+            )
         raise ConfigurationError(
             f"a proxy signing in with a {credential.kind} credential needs separate access keys "
             "(--access-key NAME:SECRET): clients cannot present that credential themselves"
