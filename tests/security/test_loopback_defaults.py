@@ -20,8 +20,8 @@ from tabsession.emulator.server import Emulator
 def test_the_embedded_emulator_binds_loopback() -> None:
     with Emulator() as emu:
         assert re.match(r"http://127\.0\.0\.1:\d+$", emu.url)
-        assert emu._sock is not None
-        assert emu._sock.getsockname()[0] == "127.0.0.1"
+        assert emu._running is not None
+        assert emu._running.address[0] == "127.0.0.1"
     assert inspect.signature(emulator_server.serve).parameters["host"].default == "127.0.0.1"
 
 

@@ -118,7 +118,7 @@ def test_a_file_store_holds_no_plain_hash_and_two_stores_differ(tmp_path: Path) 
         sign_in_with_password(emu.url, FileStore(first))
         sign_in_with_password(emu.url, FileStore(second))
         blob = file_store_bytes(first) + file_store_bytes(second)
-        tried = assert_no_plain_hash(blob, auth.username, auth.password, server)
+        tried = assert_no_plain_hash(blob, auth.username, auth.password.reveal(), server)
         assert tried > 10_000, "the dictionary must be big enough to mean something"
         records = [p.read_bytes() for d in (first, second) for p in d.glob("*.json")]
         assert len(records) == 2
@@ -149,5 +149,5 @@ def test_redis_keys_hold_no_plain_hash_and_two_stores_differ() -> None:
                 blob += name + b"\n" + value + b"\n"
             raw.close()
         assert blob, "the sign-in wrote nothing to Redis"
-        assert_no_plain_hash(blob, auth.username, auth.password, server)
+        assert_no_plain_hash(blob, auth.username, auth.password.reveal(), server)
         assert len(credential_ids_in(values)) == 2, "two stores give the credential two ids"
