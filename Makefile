@@ -39,7 +39,7 @@ TSC_VERSIONS ?= 0.30
 test-tsc-versions:
 	@set -e; for v in $(TSC_VERSIONS); do \
 	  test -x .venv-tsc-$$v/bin/python || $(PYTHON) -m venv .venv-tsc-$$v; \
-	  .venv-tsc-$$v/bin/python -m pip install --quiet -e ".[emulator]" "tableauserverclient==$$v" \
+	  .venv-tsc-$$v/bin/python -m pip install --quiet -e ".[emulator]" "tableauserverclient==$$v" hypothesis \
 	    pytest pytest-timeout; \
 	  echo "== tableauserverclient $$v"; \
 	  .venv-tsc-$$v/bin/python -m pytest -q -p no:cacheprovider tests/clients/test_tsc_keep_signed_in.py; \
