@@ -279,10 +279,14 @@ class SessionManager:
 
     def _expected(self, death: Death) -> float:
         """The lifetime a session was expected to have, after learning from `death`."""
+        return self._expected_lifetime(self._learned.observe(death), death.at)
+
+    def _expected_lifetime(self, learned: LearnedLifetime, store_now: float) -> float:
+        """The lifetime the breaker judges deaths against: the configured one when `policy=`
+        was given, else the configured one shortened by what was learned."""
         if self.config.policy_explicit:
             return self.configured_policy.lifetime
-        learned = self._learned.observe(death)
-        return learned.apply(self.configured_policy, death.at).lifetime
+        return learned.apply(self.configured_policy, store_now).lifetime
 
     def _learn(self, learned: LearnedLifetime, store_now: float) -> None:
         if learned == self._learned:
@@ -504,7 +508,7 @@ class SessionManager:
         history: tuple[Death, ...] = ()
         if record is not None:
             learned = LearnedLifetime.from_dict(record.learned) if record.learned else learned
-            history = tuple(Death(*d) for d in record.young_deaths)
+            history = _history(record)
         death = self._deaths.death
         if record is None or death is None or self._deaths.generation != record.generation:
             return learned, history
@@ -512,12 +516,7 @@ class SessionManager:
             learned = learned.observe(death)
         breaker = self.breaker
         if breaker is not None and self._breaker_applies(breaker):
-            expected = (
-                self.configured_policy.lifetime
-                if self.config.policy_explicit
-                else learned.apply(self.configured_policy, store_now).lifetime
-            )
-            history = breaker.record(history, death, expected)
+            history = breaker.record(history, death, self._expected_lifetime(learned, store_now))
         return learned, history
 
     def _breaker_applies(self, breaker: Breaker) -> bool:
@@ -674,7 +673,7 @@ class SessionManager:
         yield from self._lock(key, "after a site switch")
         try:
             record = yield from load(key)
-            history = tuple(Death(*d) for d in record.young_deaths) if record else ()
+            history = _history(record) if record else ()
             live = yield from self._store(record, target, result, history)
             with self._swap:
                 self.target, self._live, self._failure = target, live, None
@@ -690,6 +689,11 @@ class SessionManager:
             generation=live.record.generation,
         )
         return live
+
+
+def _history(record: StoredSession) -> tuple[Death, ...]:
+    """The young-death history a store record carries (the breaker's evidence)."""
+    return tuple(Death(*d) for d in record.young_deaths)
 
 
 class _Retarget(Exception):
