@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from tabsession._core import MAX_REPLAYS  # rule R2, as for the client
 from tabsession.async_client import AsyncClient
 from tabsession.errors import SessionContention, SignInFailed, TableauError, TransportError
 from tabsession.proxy.pool import ConnectionPool, UpstreamError, UpstreamResponse
@@ -54,10 +55,6 @@ NOT_FORWARDED = HOP_BY_HOP | {b"host", b"content-length", b"x-tableau-auth", b"c
 with the proxy, not to Tableau; the pool sets Host and the body's framing itself."""
 NOT_RETURNED = HOP_BY_HOP | {b"set-cookie", b"x-tableau-auth"}
 """Response headers the proxy drops: Tableau's cookies would hand out the upstream session."""
-
-
-MAX_REPLAYS = 3
-"""As for the client (rule R2): replays of one request, each after a distinct expiry."""
 
 
 class ClientGone(Exception):

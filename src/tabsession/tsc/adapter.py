@@ -25,13 +25,13 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import BaseAdapter
 
+from tabsession._core import MAX_REPLAYS  # rule R2, as for the client
 from tabsession.errors import BodyNotReplayable
 from tabsession.tsc.keeper import SessionKeeper
 
 __all__ = ["MAX_REPLAYS", "KeepSignedInAdapter", "hook_session"]
 
 AUTH_HEADER = "X-Tableau-Auth"
-MAX_REPLAYS = 3
 _AUTH_CALL = re.compile(r"/api/[^/]+/auth/(signin|signout|switchsite)/?$", re.IGNORECASE)
 
 
