@@ -268,6 +268,7 @@ class ClientCore:
                     method=method,
                     url=url,
                 )
+            refused_at = self.clock.monotonic()
             refused.append(session)
             if len(refused) > MAX_REPLAYS:
                 raise self._expired(response, method, url, refused)
@@ -279,6 +280,9 @@ class ClientCore:
                 method=method,
                 url=url,
                 generation=live.record.generation,
+                refused_generation=session[1],
+                refused_sent_at=sent_at,
+                refused_at=refused_at,
             )
 
     def _expired(
