@@ -56,6 +56,17 @@ _COMMON = {
     "name": Field(_attr("name")),
 }
 
+_PUBLISHED = {
+    **_COMMON,
+    "contentUrl": Field(_attr("contentUrl")),
+    "projectName": Field(_child("project", "name")),
+    "ownerName": Field(_child("owner", "name")),
+    "createdAt": Field(_attr("createdAt"), "datetime"),
+    "updatedAt": Field(_attr("updatedAt"), "datetime"),
+    "tags": Field(_tags, "list"),
+}
+"""The fields every published item (workbook, view, data source) filters and sorts on."""
+
 KINDS: dict[str, Kind] = {
     "projects": Kind(
         "projects",
@@ -105,16 +116,10 @@ KINDS: dict[str, Kind] = {
         "workbook",
         "404006",
         {
-            **_COMMON,
-            "contentUrl": Field(_attr("contentUrl")),
-            "projectName": Field(_child("project", "name")),
+            **_PUBLISHED,
             "projectId": Field(_child("project", "id")),
-            "ownerName": Field(_child("owner", "name")),
-            "createdAt": Field(_attr("createdAt"), "datetime"),
-            "updatedAt": Field(_attr("updatedAt"), "datetime"),
             "size": Field(_attr("size"), "int"),
             "sheetCount": Field(_attr("sheetCount"), "int"),
-            "tags": Field(_tags, "list"),
             "hasExtracts": Field(_attr("hasExtracts"), "bool"),
         },
     ),
@@ -124,16 +129,10 @@ KINDS: dict[str, Kind] = {
         "view",
         "404011",
         {
-            **_COMMON,
-            "contentUrl": Field(_attr("contentUrl")),
+            **_PUBLISHED,
             "viewUrlName": Field(_attr("viewUrlName")),
             "sheetType": Field(_attr("sheetType")),
             "workbookName": Field(_child("workbook", "name")),
-            "projectName": Field(_child("project", "name")),
-            "ownerName": Field(_child("owner", "name")),
-            "createdAt": Field(_attr("createdAt"), "datetime"),
-            "updatedAt": Field(_attr("updatedAt"), "datetime"),
-            "tags": Field(_tags, "list"),
         },
     ),
     "datasources": Kind(
@@ -142,16 +141,10 @@ KINDS: dict[str, Kind] = {
         "data source",
         "404011",
         {
-            **_COMMON,
+            **_PUBLISHED,
             "type": Field(_attr("type")),
-            "contentUrl": Field(_attr("contentUrl")),
-            "projectName": Field(_child("project", "name")),
-            "ownerName": Field(_child("owner", "name")),
-            "createdAt": Field(_attr("createdAt"), "datetime"),
-            "updatedAt": Field(_attr("updatedAt"), "datetime"),
             "isCertified": Field(_attr("isCertified"), "bool"),
             "hasExtracts": Field(_attr("hasExtracts"), "bool"),
-            "tags": Field(_tags, "list"),
         },
     ),
     "jobs": Kind(
