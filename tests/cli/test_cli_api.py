@@ -185,6 +185,44 @@ def test_graphql_needs_a_query(cli: Cli, pat_env: Emulator) -> None:
     assert cli("api", "graphql", "-f", "operationName=x").exit_code == 2
 
 
+PAGED_QUERY = (
+    "query($first: Int, $after: String) { workbooksConnection(first: $first, after: $after) "
+    "{ nodes { name } pageInfo { hasNextPage endCursor } totalCount } }"
+)
+
+
+def test_graphql_paginate_walks_the_cursors(cli: Cli, pat_env: Emulator) -> None:
+    pat_env.set_faults([{"kind": "latency", "path": "graphql", "probability": 0.0}])  # counts
+    result = cli(
+        "api", "graphql", "--paginate", "--page-size", "10", "--format", "jsonl",
+        "-f", f"query={PAGED_QUERY}",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 23  # every seeded workbook, once
+    assert len({line["name"] for line in lines}) == 23
+    assert [rule["matched"] for rule in pat_env.state.faults.describe()["rules"]] == [3]
+    names = cli(
+        "api", "graphql", "--paginate", "--slurp", "-q", "length(@)",
+        "-f", f"query={PAGED_QUERY}", "-f", "connection=workbooksConnection",
+    )  # fmt: skip
+    assert names.exit_code == 0, names.stderr
+    assert json.loads(names.stdout) == 23
+
+
+def test_graphql_paginate_refuses_a_query_without_cursors(cli: Cli, pat_env: Emulator) -> None:
+    no_cursor = cli("api", "graphql", "--paginate", "-f", "query={ workbooksConnection { nodes "
+                    "{ name } } }")  # fmt: skip
+    assert no_cursor.exit_code == 2
+    said = " ".join(no_cursor.stderr.split())  # wrapped to the terminal's width
+    assert said.startswith("error: ConfigError: --paginate over graphql needs a query taking")
+    assert said.endswith("it lacks $first, $after, pageInfo, endCursor")
+    two = cli("api", "graphql", "--paginate", "-f", "query={ a: workbooksConnection { nodes "
+              "{ name } } b: projectsConnection { nodes { name } } }")  # fmt: skip
+    assert two.exit_code == 2
+    assert "connection=NAME" in two.stderr
+
+
 def test_headers_are_sent(cli: Cli, pat_env: Emulator) -> None:
     result = cli("api", "/serverinfo", "-H", "accept: application/xml", "-i", "-q", "serverInfo")
     head, _, body = result.stdout.partition("\n\n")

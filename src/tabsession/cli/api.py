@@ -227,12 +227,16 @@ def command(
       $ tabsession api /serverinfo --format xml -i
       $ tabsession api graphql -f query='{ workbooks { name projectName } }' \\
           -q 'data.workbooks' --format table
+      $ tabsession api graphql --paginate --format jsonl -f query='query($first: Int,
+          $after: String) { workbooksConnection(first: $first, after: $after) {
+          nodes { name } pageInfo { hasNextPage endCursor } totalCount } }'
 
     A relative PATH is site-scoped (/api/{v}/sites/{site-id}/PATH); a PATH starting with / is
     relative to /api/{v}. {site-id} and {user-id} are the session's. For GET and DELETE the
     fields are query parameters; for other methods they form the JSON body (with --input, they
     are query parameters). PATH graphql posts to the Metadata API: -f query=..., the other
-    fields are its variables. Exit codes: see the README's table (0 ok, 1 error, 2 usage,
+    fields are its variables; with --paginate it walks the query's connection over its cursors
+    ($first and $after). Exit codes: see the README's table (0 ok, 1 error, 2 usage,
     3 bad request, 4 authentication, 5 forbidden, 6 not found, 7 throttled, 8 server, 9
     unreachable).
     """
@@ -261,13 +265,23 @@ def command(
         if output_format == "xml":
             headers.setdefault("Accept", "application/xml")
         graphql = path.strip("/") == "graphql"
-        if graphql and (paginate or output_format == "xml" or input_file is not None):
+        if graphql and (output_format == "xml" or input_file is not None):
             raise ConfigError(
-                "graphql takes -f query=... (and variables as fields); --paginate over its "
-                "cursors is not supported yet, nor --format xml or --input"
+                "graphql takes -f query=... (and variables as fields): no --format xml or --input"
             )
+        cursor = _cursor_connection(data) if graphql and paginate else None
         connection = connect(profile, server, site, api_version, store)
         with open_client(connection) as tab:
+            if cursor is not None:
+                variables = _fill_all(data, tab)
+                query_text = variables.pop("query")
+                nodes = tab.graphql_paginate(
+                    query_text, connection=cursor, variables=variables, page_size=page_size
+                )
+                if _stderr_is_terminal():
+                    nodes = _counted(nodes, cursor)
+                _write_items(nodes, compiled, slurp, output_format)
+                return
             if graphql:
                 _graphql(tab, _fill_all(data, tab), headers, compiled, output_format)
                 return
@@ -345,6 +359,60 @@ def _print_pages(
     items: Iterator[Any] = tab.paginate(path, page_size=page_size, params=params)
     if _stderr_is_terminal():
         items = _progressed(items, tab, path, {**params, "pageSize": page_size})
+    _write_items(items, compiled, slurp, output_format)
+
+
+_CONNECTION = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*Connection)\b")
+
+
+def _cursor_connection(data: dict[str, Any]) -> str:
+    """`api graphql --paginate`: the connection the cursors walk, from `-f connection=NAME`
+    (a dotted path for a nested one) or else the one `...Connection` field the query names.
+    The query must take `$first` and `$after` and select `pageInfo { hasNextPage endCursor }`
+    and `nodes`: anything else is a usage error before a request is sent."""
+    query = data.get("query")
+    if not isinstance(query, str):
+        raise ConfigError("api graphql needs -f query='{ workbooks { name } }'")
+    named = data.pop("connection", None)
+    found = sorted(set(_CONNECTION.findall(query)))
+    if named is None and len(found) != 1:
+        raise ConfigError(
+            "--paginate over graphql walks one connection: "
+            + ("the query names none" if not found else f"the query names {', '.join(found)}")
+            + "; add -f connection=NAME (e.g. workbooksConnection)"
+        )
+    missing = [part for part in ("$first", "$after", "pageInfo", "endCursor", "nodes")
+               if part not in query]  # fmt: skip
+    if missing:
+        raise ConfigError(
+            "--paginate over graphql needs a query taking $first and $after, selecting nodes and "
+            f"pageInfo {{ hasNextPage endCursor }}: it lacks {', '.join(missing)}"
+        )
+    return str(named) if named is not None else found[0]
+
+
+def _counted(items: Iterator[Any], label: str) -> Iterator[Any]:
+    """Items with a running count on stderr (a terminal only): a cursor has no total up front."""
+    from rich.console import Console
+    from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        MofNCompleteColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    )
+    with progress:
+        task = progress.add_task(label, total=None)
+        for item in items:
+            progress.advance(task)
+            yield item
+
+
+def _write_items(items: Iterator[Any], compiled: Any, slurp: bool, output_format: str) -> None:
+    """Every item to stdout: one value (`--slurp`, the filter applied to the whole array) or a
+    stream (the filter applied to each item, items it maps to null left out)."""
     if slurp:
         everything: Any = list(items)
         if compiled is not None:
