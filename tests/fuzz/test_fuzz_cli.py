@@ -86,6 +86,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with pytest.MonkeyPatch.context() as patch, emulator(sites=("marketing",), seed_items=5) as emu:
         for name in _CLEARED:
             patch.delenv(name, raising=False)
+        patch.chdir(tmp / "out")  # `download` without -o writes to the current directory
         patch.setenv("HOME", str(tmp / "home"))
         patch.setenv("XDG_STATE_HOME", str(tmp / "state"))
         patch.setenv("TABSESSION_SECRETS", "file")
