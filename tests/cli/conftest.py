@@ -72,7 +72,7 @@ class Cli:
     """Runs `tabsession ARGS` in-process (typer's CliRunner, stdout and stderr apart)."""
 
     def __call__(
-        self, *args: str, input: str | None = None, env: dict[str, str] | None = None
+        self, *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None
     ) -> Result:
         runner = CliRunner()
         result = runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False)

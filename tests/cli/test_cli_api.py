@@ -239,3 +239,12 @@ def test_piped_tables_have_no_trailing_blanks(cli: Cli, pat_env: Emulator) -> No
     lines = result.stdout.splitlines()
     assert len(lines) == 24
     assert all(line == line.rstrip() for line in lines)
+
+
+def test_a_path_httpx_cannot_make_a_url_of_is_a_usage_error(cli: Cli, pat_env: Emulator) -> None:
+    """Found by tests/fuzz/test_fuzz_cli.py: a control character in PATH was an httpx
+    InvalidURL traceback; it is a ConfigurationError (exit 2) from the client."""
+    result = cli("api", "workbooks\x1f")
+    assert result.exit_code == 2
+    assert "not a valid request URL" in result.stderr
+    assert "Traceback" not in result.output

@@ -127,3 +127,10 @@ def test_typed_field_reads_a_file(tmp_path: Path) -> None:
     assert build([f"raw=@{notes}"], []) == {"raw": f"@{notes}"}  # -f never reads files
     with pytest.raises(FieldError, match="cannot read"):
         build([], [f"x=@{tmp_path / 'missing'}"])
+
+
+def test_a_profiles_file_nested_too_deeply_is_a_one_line_error(tmp_path: Path) -> None:
+    """Found by tests/fuzz/test_fuzz_cli.py: tomllib's RecursionError escaped as a traceback."""
+    (tmp_path / "profiles.toml").write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        ProfileFile.load(tmp_path)

@@ -77,3 +77,13 @@ def test_unknown_input_exits_1(cli: Cli) -> None:
     result = cli("explain", "-", input="nothing to see here")
     assert result.exit_code == 1
     assert "Paste the whole response body" in result.stdout
+
+
+def test_unreadable_input_is_read_capped_and_lossy(cli: Cli) -> None:
+    """Found by tests/fuzz/test_fuzz_cli.py: bytes that are not UTF-8 on stdin, an endless file
+    and a code of non-ASCII digits were tracebacks (or an endless read)."""
+    assert cli("explain", input=b"\xff<error code='401002'/>").exit_code == 0
+    assert cli("explain", "/dev/zero").exit_code == 1  # at most 1 MiB read, then: unknown
+    for code in ("²³⁴", "١٢٣"):
+        assert cli("explain", "--code", code).exit_code in (0, 1)
+    assert cli("explain", input='{"error": {"code": "²³⁴"}}').exit_code == 1

@@ -173,3 +173,18 @@ def test_switch_site_is_refused_a_proxy_serves_one_site() -> None:
         assert (other.status_code, _error_code(other)) == (403, "403000")
         assert (same.status_code, _error_code(same)) == (403, "403070")
         assert emu.stats()["site_switches"] == 0
+
+
+@pytest.mark.parametrize(
+    "body", [b"{}", b'{"credentials": {}}', b'{"site": "x"}', b"[]", b'{"a":' * 50_000, b"<a/>"]
+)
+def test_switch_site_refuses_bodies_without_a_site_with_a_403(body: bytes) -> None:
+    """Found by tests/fuzz/test_fuzz_proxy.py: a JSON body without a site object was a 500."""
+    with tapped_emulator() as emu, running_proxy(emu) as proxy:
+        token = local_sign_in(proxy.url)
+        answer = httpx.post(
+            f"{proxy.url}/api/{V}/auth/switchSite",
+            content=body,
+            headers={"X-Tableau-Auth": token, "Content-Type": "application/json"},
+        )
+        assert (answer.status_code, _error_code(answer)) == (403, "403000")

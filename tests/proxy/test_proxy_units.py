@@ -90,11 +90,13 @@ def test_sign_in_bodies_in_json_and_xml() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"{", b"<tsRequest/>", b'{"credentials": {}}', b'{"credentials": {"site": {}}}'],
-)
-def test_malformed_sign_in_bodies(body: bytes) -> None:
+    [b"", b"{", b"<tsRequest/>", b'{"credentials": {}}', b'{"credentials": {"site": {}}}',
+     b"[" * 100_000, b'{"a":' * 100_000],  # nested too deeply: a 400, not a RecursionError
+)  # fmt: skip
+@pytest.mark.parametrize("content_type", ["", "application/json"])
+def test_malformed_sign_in_bodies(body: bytes, content_type: str) -> None:
     with pytest.raises(MalformedSignIn):
-        read_sign_in(body, "")
+        read_sign_in(body, content_type)
 
 
 def test_access_check_accepts_its_keys_in_either_form_and_never_a_jwt() -> None:

@@ -166,6 +166,8 @@ class ProfileFile:
             return cls(path)
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from None
+        except RecursionError:  # tomllib recurses per nested array or inline table
+            raise ConfigError(f"cannot read {path}: nested too deeply") from None
         tables = data.get("profiles", {})
         if not isinstance(tables, dict):
             raise ConfigError(f"{path}: [profiles] must be a table")

@@ -19,6 +19,20 @@ __all__ = ["command"]
 _MAX_INPUT = 1 << 20
 
 
+def _read_capped(source: str | None) -> str:
+    """At most `_MAX_INPUT` bytes of the file, or of stdin for None and '-' (an endless file,
+    /dev/zero, is read no further), as text: bytes that are not UTF-8 are replaced."""
+    if source in (None, "-"):
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text-only stdin (an embedding application's)
+            return sys.stdin.read(_MAX_INPUT)
+        data: bytes = stream.read(_MAX_INPUT)
+    else:
+        with Path(source).open("rb") as handle:
+            data = handle.read(_MAX_INPUT)
+    return data.decode("utf-8", errors="replace")
+
+
 def command(
     source: Annotated[
         str | None,
@@ -51,17 +65,13 @@ def command(
             if source is None and sys.stdin.isatty():
                 raise ConfigError("give a FILE, '-' for stdin, --status or --code")
             try:
-                raw = (
-                    sys.stdin.read(_MAX_INPUT)
-                    if source in (None, "-")
-                    else Path(source).read_text(encoding="utf-8", errors="replace")[:_MAX_INPUT]
-                )
+                raw = _read_capped(source)
             except OSError as exc:
                 raise ConfigError(f"cannot read {source}: {exc.strerror or exc}") from None
             found = read_error(raw)
         chosen_status = status if status is not None else found.status
         chosen_code = code if code is not None else found.code
-        if chosen_status is None and chosen_code is not None and chosen_code[:3].isdigit():
+        if chosen_status is None and chosen_code is not None and chosen_code[:3].isdecimal():
             chosen_status = int(chosen_code[:3])
         answer = explain(chosen_status, chosen_code)
         if json_output:

@@ -66,7 +66,7 @@ def _from_json(text: str) -> ReadError | None:
     code = error.get("code")
     code_text = None if code is None else str(code)
     return ReadError(
-        status=int(code_text[:3]) if code_text and code_text.isdigit() else None,
+        status=int(code_text[:3]) if code_text and code_text.isdecimal() else None,
         code=code_text,
         summary=None if error.get("summary") is None else str(error["summary"]),
         detail=None if error.get("detail") is None else str(error["detail"]),
@@ -249,7 +249,8 @@ def explain(status: int | None, code: str | None) -> Explanation:
         known = _BY_CODE[code]
         if status is None or str(status) == code[:3] or known.kind == "site":
             return known
-    if status is None and code is not None and code[:3].isdigit():
+    # isdecimal, not isdigit: '²³⁴' is digits to isdigit, and int() refuses it
+    if status is None and code is not None and code[:3].isdecimal():
         status = int(code[:3])
     if status is None:
         return _UNKNOWN

@@ -11,11 +11,11 @@ as a PAT (`personalAccessTokenName`/`personalAccessTokenSecret`) or as a user na
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tabsession._responses import load_json
 from tabsession._xml import XmlError, xml_to_dict
 from tabsession.auth.credentials import Credential, Password, PersonalAccessToken
 from tabsession.auth.secret import reveal
@@ -78,7 +78,7 @@ def read_sign_in(body: bytes, content_type: str) -> SignInAttempt:
     stripped = body.strip()
     try:
         if "json" in content_type.lower() or stripped[:1] == b"{":
-            data = json.loads(stripped)
+            data = load_json(stripped)  # a ValueError for JSON nested too deeply, too
         else:
             data = xml_to_dict(stripped)
     except (ValueError, XmlError, UnicodeDecodeError):

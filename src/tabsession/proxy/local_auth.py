@@ -9,10 +9,10 @@ wrong credentials (or another site, a JWT, an impersonation), 401000/401002 at s
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from typing import Any
 
+from tabsession._responses import load_json
 from tabsession._xml import XmlError, xml_to_dict
 from tabsession.async_client import AsyncClient
 from tabsession.proxy.access import AccessCheck, MalformedSignIn, read_sign_in
@@ -58,10 +58,13 @@ class LocalAuth:
         with a 403 that says why (and that no client mistakes for success)."""
         body = await read_body(receive, SIGN_IN_LIMIT, header(scope["headers"], b"content-length"))
         wanted = None
-        with contextlib.suppress(ValueError, XmlError, UnicodeDecodeError, AttributeError):
+        data: Any = None
+        with contextlib.suppress(ValueError, XmlError, UnicodeDecodeError):
             text = (body.data or b"").strip()
-            data = json.loads(text) if text[:1] == b"{" else xml_to_dict(text)
-            wanted = str(data["site"].get("contentUrl", ""))
+            data = load_json(text) if text[:1] == b"{" else xml_to_dict(text)
+        site = data.get("site") if isinstance(data, dict) else None
+        if isinstance(site, dict):
+            wanted = str(site.get("contentUrl", ""))
         if wanted is not None and wanted.lower() == self.config.site.lower():
             raise ErrorAnswer(403, "403070", "Forbidden", "Already signed in to that site.")
         raise ErrorAnswer(

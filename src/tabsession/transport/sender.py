@@ -19,12 +19,12 @@ from urllib.parse import urljoin, urlsplit
 
 from tabsession._effects import Flow, Send, SendTo, Sleep
 from tabsession._events import Events
-from tabsession._httpx import URL, Request, Response, request_was_not_sent
+from tabsession._httpx import URL, InvalidURL, Request, Response, request_was_not_sent
 from tabsession._httpx import TransportError as HttpTransportError
 from tabsession._responses import ATTEMPTS
 from tabsession.auth.secret import reveal
 from tabsession.clock import Clock
-from tabsession.errors import ResponseError, TransportError
+from tabsession.errors import ConfigurationError, ResponseError, TransportError
 from tabsession.transport.redirects import (
     DEFAULT_REDIRECT_HOSTS,
     authenticated_redirect_allowed,
@@ -132,7 +132,10 @@ class Sender:
         while True:
             attempt += 1
             # merged, not replaced: a query written in the path ("workbooks?filter=...") stays
-            target = URL(url).copy_merge_params(params) if params else URL(url)
+            try:
+                target = URL(url).copy_merge_params(params) if params else URL(url)
+            except InvalidURL as exc:  # a path with control characters, a bad port, ...
+                raise ConfigurationError(f"not a valid request URL: {exc}") from None
             # a Secret body (sign-in) is revealed only into the request itself
             request = Request(method, target, content=reveal(content), headers=headers)
             try:
