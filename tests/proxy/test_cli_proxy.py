@@ -117,7 +117,7 @@ def _run_printed_curl(banner: str, emu: Emulator) -> dict[str, Any]:
     [
         (["--host", "0.0.0.0"], "access keys"),
         (["--host", "0.0.0.0", "--access-key", "ci:k3y"], "TLS"),
-        (["--host", "192.0.2.10", "--tls-cert", "c.pem", "--tls-key", "k.pem"], "not found"),
+        (["--host", "192.0.2.10", "--tls-cert", "c.pem", "--tls-key", "k.pem"], "does not exist"),
     ],
     ids=["nothing", "keys without TLS", "missing TLS files"],
 )
@@ -133,6 +133,57 @@ def test_non_loopback_is_refused_without_access_keys_and_tls(args: list[str], mi
     assert done.returncode == 2
     assert missing in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--port", "http"], "'http' is not a port number"),
+        (["--port", "70000"], "a port is from 0 to 65535"),
+        (["--host", "http://0.0.0.0/"], "is not a host name"),
+        (["--server", "ftp://tableau.example.com"], "is not a server URL"),
+        (["--access-key", "ci-without-a-secret"], "is written NAME:SECRET"),
+        (["--access-key", "ci:"], "is written NAME:SECRET"),
+        (["--api-version", "latest"], "is not an API version"),
+        (["--replay-limit", "-1"], "--replay-limit"),
+        (["--log-level", "loud"], "--log-level"),
+    ],
+    ids=[
+        "port word",
+        "port range",
+        "host URL",
+        "server scheme",
+        "key form",
+        "key empty",
+        "api version",
+        "replay limit",
+        "log level",
+    ],
+)
+def test_bad_options_are_one_usage_error_before_anything_starts(args: list[str], said: str) -> None:
+    from typer.testing import CliRunner
+
+    from tabsession.cli.app import app
+
+    env = {"TABLEAU_SERVER": "http://127.0.0.1:9", "TABLEAU_PAT_NAME": "n",
+           "TABLEAU_PAT_SECRET": "s"}  # fmt: skip
+    result = CliRunner().invoke(app, ["proxy", *args, "--store", "memory"], env=env)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert said in " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # rich's box
+    assert "Traceback" not in result.output
+
+
+def test_a_bad_access_key_secret_is_never_echoed() -> None:
+    done = subprocess.run(
+        _command("--access-key", ":s3cr3t-value", "--port", "0"),
+        env={**os.environ, "TABLEAU_SERVER": "http://127.0.0.1:9", "TABLEAU_PAT_NAME": "n",
+             "TABLEAU_PAT_SECRET": "s"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "NAME:SECRET" in done.stderr
+    assert "s3cr3t-value" not in done.stderr + done.stdout
 
 
 def test_missing_credentials_is_one_line() -> None:

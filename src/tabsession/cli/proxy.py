@@ -18,12 +18,14 @@ import importlib
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
 from tabsession._base_client import credentials_from_env
 from tabsession.auth.credentials import Credential, PersonalAccessToken
+from tabsession.cli import types
 from tabsession.errors import ConfigurationError
 from tabsession.stores.base import TokenStore
 
@@ -157,12 +159,20 @@ def command(
         str,
         typer.Option(
             metavar="HOST",
+            parser=types.host,
             help="Address to listen on. Anything but loopback needs --access-key and TLS.",
         ),
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port; 0 picks a free one.")] = 8900,
+    port: Annotated[
+        int, typer.Option(metavar="PORT", parser=types.port, help="TCP port; 0 picks a free one.")
+    ] = 8900,
     server: Annotated[
-        str | None, typer.Option(metavar="URL", help="Tableau's URL (default: $TABLEAU_SERVER).")
+        str | None,
+        typer.Option(
+            metavar="URL",
+            parser=types.server_url,
+            help="Tableau's URL (default: $TABLEAU_SERVER).",
+        ),
     ] = None,
     site: Annotated[
         str | None,
@@ -181,35 +191,57 @@ def command(
         ),
     ] = "file",
     access_key: Annotated[
-        list[str] | None,
+        list[types.NameSecret] | None,
         typer.Option(
             metavar="NAME:SECRET",
+            parser=types.name_secret,
             help="A key clients sign in with instead of the proxy's credential (repeatable; "
             "also $TABSESSION_PROXY_ACCESS_KEYS, comma-separated).",
         ),
     ] = None,
     tls_cert: Annotated[
-        str | None, typer.Option(metavar="FILE", help="Serve HTTPS with this certificate.")
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Serve HTTPS with this certificate.",
+        ),
     ] = None,
     tls_key: Annotated[
-        str | None, typer.Option(metavar="FILE", help="The certificate's private key.")
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="The certificate's private key.",
+        ),
     ] = None,
     replay_limit: Annotated[
         int,
         typer.Option(
             metavar="BYTES",
+            min=0,
             help="Bodies up to this size are kept to be replayed after a re-sign-in; larger "
             "ones stream (16 MiB).",
         ),
     ] = 16 * 1024 * 1024,
     api_version: Annotated[
-        str | None, typer.Option(metavar="VERSION", help="Skip version negotiation.")
+        str | None,
+        typer.Option(metavar="VERSION", parser=types.api_version, help="Skip version negotiation."),
     ] = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Do not verify Tableau's TLS certificate.")
     ] = False,
     log_level: Annotated[
-        str, typer.Option(metavar="LEVEL", help="warning, info (access log) or debug.")
+        str,
+        typer.Option(
+            metavar="LEVEL",
+            parser=types.one_of("warning", "info", "debug", "trace"),
+            help="warning, info (access log) or debug.",
+        ),
     ] = "info",
 ) -> None:
     """Run a local Tableau endpoint: tools sign in to it as to Tableau, it holds the session.
@@ -226,7 +258,7 @@ def command(
         _fail(f"the proxy needs its extra: pip install 'tabsession[proxy]' ({exc.name} missing)")
     try:
         upstream, content_url, credential = _upstream(profile, server, site)
-        keys = tuple(AccessKey.parse(text) for text in access_key or ())
+        keys = tuple(AccessKey(key.name, key.secret) for key in access_key or ())
         keys += ProxyConfig.access_keys_from_env(os.environ)
         config = ProxyConfig(
             upstream,
@@ -236,8 +268,8 @@ def command(
             host=host,
             port=port,
             access_keys=keys,
-            tls_certfile=tls_cert,
-            tls_keyfile=tls_key,
+            tls_certfile=None if tls_cert is None else str(tls_cert),
+            tls_keyfile=None if tls_key is None else str(tls_key),
             replay_limit=replay_limit,
             api_version=api_version,
             verify=not insecure,

@@ -5,11 +5,23 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import typer
 
-__all__ = ["api_version", "host", "minutes", "number", "seconds", "server_url"]
+__all__ = [
+    "NameSecret",
+    "api_version",
+    "host",
+    "minutes",
+    "name_secret",
+    "number",
+    "one_of",
+    "port",
+    "seconds",
+    "server_url",
+]
 
 
 def server_url(text: str) -> str:
@@ -94,3 +106,45 @@ def api_version(text: str) -> str:
     if not _API_VERSION.match(value):
         raise typer.BadParameter(f"{text!r} is not an API version (e.g. 3.23)")
     return value
+
+
+def port(text: str | int) -> int:
+    """A TCP port, 0 to 65535; 0 lets the system pick a free one."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= value <= 65535:
+        raise typer.BadParameter(f"{text!r}: a port is from 0 to 65535")
+    return value
+
+
+@dataclass(frozen=True)
+class NameSecret:
+    """A `NAME:SECRET` pair from the command line; the secret never shows in its repr."""
+
+    name: str
+    secret: str = field(repr=False)
+
+
+def name_secret(text: str | NameSecret) -> NameSecret:
+    """`NAME:SECRET`, both parts non-empty. The error names the form, never the value (a
+    secret)."""
+    if isinstance(text, NameSecret):
+        return text
+    name, sep, secret = text.partition(":")
+    if not sep or not name.strip() or not secret.strip():
+        raise typer.BadParameter("is written NAME:SECRET, both parts non-empty")
+    return NameSecret(name.strip(), secret.strip())
+
+
+def one_of(*names: str) -> Callable[[str], str]:
+    """A parser of one of `names` (any case), given back in lower case."""
+
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in names:
+            raise typer.BadParameter(f"{text!r} is not one of {', '.join(names)}")
+        return value
+
+    return parse
