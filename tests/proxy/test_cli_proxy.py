@@ -40,11 +40,13 @@ def _command(*args: str) -> list[str]:
 
 
 @contextmanager
-def _proxy_process(emu: Emulator, *args: str) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
+def _proxy_process(
+    emu: Emulator, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
     """The command in a subprocess: (process, its URL, the banner it printed)."""
     process = subprocess.Popen(
         _command("--port", "0", "--store", "memory", *args),
-        env=_env(emu),
+        env=_env(emu) if env is None else env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -184,6 +186,36 @@ def test_a_bad_access_key_secret_is_never_echoed() -> None:
     assert done.returncode == 2
     assert "NAME:SECRET" in done.stderr
     assert "s3cr3t-value" not in done.stderr + done.stdout
+
+
+def test_a_login_profile_is_all_the_proxy_needs(tmp_path: Path) -> None:
+    """`tabsession login --profile work ...`, then `tabsession proxy --profile work` with no
+    TABLEAU_* variable: the proxy signs in with the profile's server, site and PAT."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TABLEAU_", "TABSESSION_"))}
+    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_STATE_HOME=str(tmp_path / "state"), TABSESSION_SECRETS="file")  # fmt: skip
+    with tapped_emulator() as emu:
+        main = "import sys; from tabsession.cli import main; sys.argv[0] = 'tabsession'; main()"
+        login = subprocess.run(
+            [sys.executable, "-c", main, "login", "--profile", "work", "--server", emu.url,
+             "--pat-name", PAT_NAME, "--secret-stdin"],
+            input=PAT_SECRET + "\n", env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert login.returncode == 0, login.stderr
+        with _proxy_process(emu, "--profile", "work", env=env) as (process, url, banner):
+            token = local_sign_in(url)
+            answer = httpx.get(
+                f"{url}/api/{V}/sites/{emu.site_id('')}/projects",
+                headers={"X-Tableau-Auth": token},
+            )
+            assert answer.status_code == 200, answer.text
+            assert httpx.get(f"{url}/_tabsession/stats").json()["upstream_signins"] == 1
+            assert emu.url in banner  # it names the server the profile holds
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=START_TIMEOUT)
+        assert process.returncode == 0, err
+    for secret in (*SECRETS, token):
+        assert secret not in login.stdout + login.stderr + banner + out + err
 
 
 def test_missing_credentials_is_one_line() -> None:
