@@ -13,8 +13,6 @@ line on stderr and exit code 2; SIGINT and SIGTERM stop the proxy cleanly (exit 
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import logging
 import os
 import sys
@@ -23,9 +21,9 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from tabsession._base_client import credentials_from_env
 from tabsession.auth.credentials import Credential, PersonalAccessToken
 from tabsession.cli import types
+from tabsession.cli.config import ConfigError, Flags, resolve
 from tabsession.errors import ConfigurationError
 from tabsession.stores.base import TokenStore
 
@@ -69,25 +67,11 @@ def _upstream(
     profile: str | None, server: str | None, site: str | None
 ) -> tuple[str, str, Credential]:
     """(server, site, credential): flags, then the environment, then the profile."""
-    profiles: Any = None
-    with contextlib.suppress(ImportError):  # `tabsession login` profiles (issue 12), if here
-        profiles = importlib.import_module("tabsession.cli.config")
-    if profiles is not None and hasattr(profiles, "resolve"):
-        try:
-            connection = profiles.resolve(profiles.Flags(profile=profile, server=server, site=site))
-        except profiles.ConfigError as exc:
-            raise ConfigurationError(str(exc)) from None
-        return connection.server, connection.site, connection.credential
-    if profile is not None:
-        raise ConfigurationError(
-            "--profile needs the profiles of `tabsession login`, which this installation lacks; "
-            "set TABLEAU_SERVER and TABLEAU_PAT_NAME/TABLEAU_PAT_SECRET instead"
-        )
-    env = dict(os.environ)
-    if server is not None:
-        env["TABLEAU_SERVER"] = server
-    found_server, found_site, credential = credentials_from_env(env)
-    return found_server, found_site if site is None else site, credential
+    try:
+        connection = resolve(Flags(profile=profile, server=server, site=site))
+    except ConfigError as exc:
+        raise ConfigurationError(str(exc)) from None
+    return connection.server, connection.site, connection.credential
 
 
 def banner(
