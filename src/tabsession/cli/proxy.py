@@ -138,6 +138,12 @@ def _log_to_stderr(level: str) -> None:
     root.setLevel(logging.INFO if level in ("info", "debug", "trace") else logging.WARNING)
 
 
+def _readable_file(help_text: str) -> Any:
+    """An option naming a file that must exist and be readable (checked before anything
+    starts)."""
+    return typer.Option(metavar="FILE", exists=True, dir_okay=False, readable=True, help=help_text)
+
+
 def command(
     host: Annotated[
         str,
@@ -183,26 +189,8 @@ def command(
             "also $TABSESSION_PROXY_ACCESS_KEYS, comma-separated).",
         ),
     ] = None,
-    tls_cert: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="FILE",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            help="Serve HTTPS with this certificate.",
-        ),
-    ] = None,
-    tls_key: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="FILE",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            help="The certificate's private key.",
-        ),
-    ] = None,
+    tls_cert: Annotated[Path | None, _readable_file("Serve HTTPS with this certificate.")] = None,
+    tls_key: Annotated[Path | None, _readable_file("The certificate's private key.")] = None,
     replay_limit: Annotated[
         int,
         typer.Option(
